@@ -1,0 +1,14 @@
+//! `berth bench simulate`.
+
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Output format.
+    #[arg(long, default_value = "text")]
+    pub format: String,
+}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`berth bench simulate` is not built yet")
+}

@@ -1,0 +1,13 @@
+//! `berth run`.
+
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The scenario file.
+    pub scenario: std::path::PathBuf,
+}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`berth run` is not built yet")
+}
