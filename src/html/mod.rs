@@ -1,0 +1,3 @@
+//! The HTML report: one self-contained file with inline SVG charts.
+
+pub mod svg;
