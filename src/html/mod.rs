@@ -1,3 +1,4 @@
 //! The HTML report: one self-contained file with inline SVG charts.
 
+pub mod page;
 pub mod svg;
