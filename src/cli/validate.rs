@@ -87,7 +87,13 @@ pub fn check_file(path: &Path) -> FileReport {
 pub fn check_text(path: &Path, text: &str) -> FileReport {
     let parsed = taskdef::parse_document(text);
     let ok = parsed.ok();
-    let family = parsed.definition.as_ref().map(|d| d.family.clone()).filter(|f| !f.is_empty());
+    // A file that stopped before the model still names its family when it has a string one.
+    let family = parsed
+        .definition
+        .as_ref()
+        .map(|d| d.family.clone())
+        .or_else(|| parsed.index.scalar("family").map(str::to_string))
+        .filter(|f| !f.is_empty());
     let summary = parsed.definition.as_ref().filter(|_| ok).map(describe);
     let (errors, warnings) =
         parsed.diagnostics.into_iter().partition(|d| d.severity == Severity::Error);
@@ -231,6 +237,7 @@ mod tests {
         assert_eq!(v[0]["family"], "web");
         assert_eq!(v[0]["errors"], serde_json::json!([]));
         assert_eq!(v[1]["ok"], false);
+        assert_eq!(v[1]["family"], "web", "known even though the type check failed");
         let e = &v[1]["errors"][0];
         assert_eq!(e["path"], "containerDefinitions[0].memory");
         assert_eq!(e["line"], 2);

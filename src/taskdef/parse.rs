@@ -156,9 +156,11 @@ fn unwrap<'a>(
                 &mut wrapper_idx,
                 &mut wrapper_diags,
             );
-            diags.extend(
-                wrapper_diags.into_iter().filter(|d| !d.path.starts_with("taskDefinition")),
-            );
+            // boto3 users who dump a whole response also get `ResponseMetadata`; it is not part
+            // of the definition, so it is ignored rather than rejected.
+            diags.extend(wrapper_diags.into_iter().filter(|d| {
+                !d.path.starts_with("taskDefinition") && !d.path.starts_with("ResponseMetadata")
+            }));
             schema::check(td, &Ty::Struct(&schema::TASK_DEFINITION_DOCUMENT), "", idx, diags);
             Some(td)
         }
@@ -731,6 +733,14 @@ mod tests {
         assert_eq!(d.family_revision(), "web:7");
         assert_eq!(d.tags, vec![("team".to_string(), "a".to_string())]);
         assert_eq!((d.cpu_units, d.memory_mib), (Some(256), Some(512)));
+    }
+
+    #[test]
+    fn boto3_response_metadata_is_ignored() {
+        let t = r#"{"taskDefinition": {"family": "web",
+            "containerDefinitions": [{"name": "app", "image": "i", "memory": 64}]},
+            "ResponseMetadata": {"RequestId": "x", "HTTPStatusCode": 200}}"#;
+        assert!(parse_str("t.json", t).is_ok());
     }
 
     #[test]
