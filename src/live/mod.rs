@@ -2,4 +2,5 @@
 //! meters and an event log.
 
 pub mod model;
+pub mod term;
 pub mod view;
