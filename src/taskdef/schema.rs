@@ -66,6 +66,8 @@ impl Shape {
 pub struct Index {
     entries: HashMap<String, Entry>,
     text: String,
+    /// Byte offset of the start of each line, so positions cost a binary search, not a scan.
+    line_starts: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,7 +79,24 @@ struct Entry {
 impl Index {
     /// An index over `text` (used to turn offsets into line and column).
     pub fn new(text: &str) -> Self {
-        Index { entries: HashMap::new(), text: text.to_string() }
+        let line_starts =
+            std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        Index { entries: HashMap::new(), text: text.to_string(), line_starts }
+    }
+
+    /// Line and column of a byte offset (same answer as [`Pos::of_offset`], in O(log lines)).
+    pub fn pos_of_offset(&self, offset: usize) -> Pos {
+        if self.line_starts.is_empty() {
+            return Pos { line: 1, column: 1 };
+        }
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|s| *s <= offset).max(1);
+        let start = self.line_starts[line - 1];
+        let mut end = offset;
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        Pos { line, column: self.text[start..end].chars().count() + 1 }
     }
 
     fn record(&mut self, path: &str, offset: usize, scalar: Option<String>) {
@@ -99,7 +118,7 @@ impl Index {
         let mut p = path;
         loop {
             if let Some(e) = self.entries.get(p) {
-                return Pos::of_offset(&self.text, e.offset);
+                return self.pos_of_offset(e.offset);
             }
             match p.rfind(['.', '[']) {
                 Some(i) => p = &p[..i],
@@ -112,7 +131,7 @@ impl Index {
     /// The position of the key of member `path` (falls back to the value).
     pub fn key_pos(&self, path: &str) -> Pos {
         match self.entries.get(&format!("{path}#key")) {
-            Some(e) => Pos::of_offset(&self.text, e.offset),
+            Some(e) => self.pos_of_offset(e.offset),
             None => self.pos(path),
         }
     }
@@ -181,13 +200,14 @@ pub fn check(node: &Node, ty: &Ty, path: &str, idx: &mut Index, out: &mut Vec<Di
         _ => None,
     };
     idx.record(path, node.start, scalar);
-    let pos = idx.pos(path);
+    // Positions are only worked out for values that get a diagnostic.
+    let pos = || idx.pos_of_offset(node.start);
     let ok = match (ty, &node.kind) {
         (Ty::Str, Kind::String(s)) => {
             if !strict_format(path) {
                 if let Some(h) = template::hint(s) {
                     out.push(
-                        Diagnostic::warning(path, pos, format!("value {s:?} is not rendered"))
+                        Diagnostic::warning(path, pos(), format!("value {s:?} is not rendered"))
                             .with_hint(h),
                     );
                 }
@@ -198,7 +218,7 @@ pub fn check(node: &Node, ty: &Ty, path: &str, idx: &mut Index, out: &mut Vec<Di
             if raw.parse::<i32>().is_err() {
                 out.push(Diagnostic::error(
                     path,
-                    pos,
+                    pos(),
                     format!(
                         "Invalid value for parameter {path}, value: {raw}, valid range: \
                          -2147483648 to 2147483647"
@@ -211,7 +231,7 @@ pub fn check(node: &Node, ty: &Ty, path: &str, idx: &mut Index, out: &mut Vec<Di
         (Ty::Timestamp, Kind::Number(_)) => true,
         (Ty::Timestamp, Kind::String(s)) => is_timestamp_string(s),
         (Ty::Enum(values), Kind::String(s)) => {
-            check_enum(s, values, path, pos, out);
+            check_enum(s, values, path, pos(), out);
             true
         }
         (Ty::List(inner), Kind::Array(items)) => {
@@ -229,7 +249,7 @@ pub fn check(node: &Node, ty: &Ty, path: &str, idx: &mut Index, out: &mut Vec<Di
             true
         }
         (Ty::Struct(shape), Kind::Object(members)) => {
-            check_struct(shape, members, path, pos, idx, out);
+            check_struct(shape, members, path, node.start, idx, out);
             true
         }
         _ => false,
@@ -237,7 +257,7 @@ pub fn check(node: &Node, ty: &Ty, path: &str, idx: &mut Index, out: &mut Vec<Di
     if !ok {
         out.push(Diagnostic::error(
             path,
-            pos,
+            idx.pos_of_offset(node.start),
             format!(
                 "Invalid type for parameter {path}, value: {}, type: {}, valid types: {}",
                 python_str(node),
@@ -252,7 +272,7 @@ fn check_struct(
     shape: &Shape,
     members: &[super::json::Member],
     path: &str,
-    pos: Pos,
+    start: usize,
     idx: &mut Index,
     out: &mut Vec<Diagnostic>,
 ) {
@@ -261,11 +281,11 @@ fn check_struct(
     for m in members {
         let p = join(path, &m.key);
         idx.record(&format!("{p}#key"), m.key_start, None);
-        let key_pos = Pos::of_offset(&idx.text, m.key_start);
+        let key_pos = || idx.pos_of_offset(m.key_start);
         if seen.contains(&m.key.as_str()) {
             out.push(Diagnostic::warning(
                 &p,
-                key_pos,
+                key_pos(),
                 format!(
                     "duplicate member \"{}\"; the last one wins, as the AWS CLI reads it",
                     m.key
@@ -279,7 +299,7 @@ fn check_struct(
                 let names: Vec<&str> = shape.members.iter().map(|m| m.name).collect();
                 let mut d = Diagnostic::error(
                     &p,
-                    key_pos,
+                    key_pos(),
                     format!(
                         "Unknown parameter in {where_}: \"{}\", must be one of: {}",
                         m.key,
@@ -303,7 +323,7 @@ fn check_struct(
         if !present {
             out.push(Diagnostic::error(
                 path,
-                pos,
+                idx.pos_of_offset(start),
                 format!("Missing required parameter in {where_}: \"{}\"", member.name),
             ));
         }
@@ -530,6 +550,9 @@ mod tests {
         assert_eq!(idx.pos("containerDefinitions[0].memory"), Pos { line: 2, column: 27 });
         assert_eq!(idx.key_pos("family"), Pos { line: 1, column: 2 });
         assert_eq!(idx.len("containerDefinitions"), 1);
+        for off in 0..t.len() {
+            assert_eq!(idx.pos_of_offset(off), Pos::of_offset(t, off), "{off}");
+        }
         assert_eq!(idx.scalar("containerDefinitions[0].name"), Some("a"));
     }
 }

@@ -417,6 +417,14 @@ impl Checker<'_> {
     }
 
     fn task_level(&mut self) {
+        let listed = !self.def.requires_compatibilities.is_empty();
+        if listed && !self.def.requires_fargate() && self.def.ephemeral_storage_gib.is_some() {
+            self.warn(
+                "ephemeralStorage",
+                "ephemeralStorage only applies to tasks on Fargate; this definition does not list \
+                 FARGATE, so the setting has no effect",
+            );
+        }
         let n = self.def.placement_constraints.len().max(self.idx.len("placementConstraints"));
         if n > MAX_PLACEMENT_CONSTRAINTS {
             self.err(
@@ -1110,6 +1118,16 @@ mod tests {
         assert!(errors(&td(r#""cpu": "128","#, APP)).is_empty());
         assert!(errors(&td(r#""cpu": "196608","#, APP)).is_empty());
         assert!(has(&td(r#""cpu": "200000","#, APP), "Invalid 'cpu' setting for task."));
+    }
+
+    #[test]
+    fn ephemeral_storage_is_fargate_only() {
+        let eph = "\"ephemeralStorage\": {\"sizeInGiB\": 30},";
+        let (_, w) = parse_str("t", &td(&format!("{FARGATE} {eph}"), APP)).unwrap();
+        assert!(w.is_empty());
+        let ec2 = format!("\"requiresCompatibilities\": [\"EC2\"], {eph}");
+        let (_, w) = parse_str("t", &td(&ec2, APP)).unwrap();
+        assert!(w[0].message.contains("only applies to tasks on Fargate"));
     }
 
     #[test]
