@@ -801,6 +801,17 @@ mod tests {
     }
 
     #[test]
+    fn templated_names_are_errors_with_a_template_hint() {
+        let e =
+            parse_str("t", &td("", APP).replace("\"f\"", "\"svc-{{launchtype}}\"")).unwrap_err();
+        assert_eq!(e.diagnostics[0].message, "Invalid family name 'svc-{{launchtype}}'.");
+        assert!(e.diagnostics[0].hint.as_deref().unwrap().contains("unrendered template"));
+        let e = parse_str("t", &td("", &APP.replace("\"app\"", "\"${NAME}\""))).unwrap_err();
+        assert_eq!(e.diagnostics[0].message, "Invalid container name '${NAME}'.");
+        assert!(e.diagnostics[0].hint.as_deref().unwrap().contains("${VAR}"));
+    }
+
+    #[test]
     fn container_count() {
         assert!(has(&td("", ""), "Container list cannot be empty."));
         let ten: Vec<String> =
