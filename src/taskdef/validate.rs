@@ -284,8 +284,10 @@ impl Checker<'_> {
         let mode = self.def.network_mode;
         for (i, c) in self.def.containers.iter().enumerate() {
             let p = cpath(i);
-            if !c.links.is_empty() && matches!(mode, NetworkMode::Awsvpc | NetworkMode::Host) {
-                let word = if mode == NetworkMode::Awsvpc { "awsvpc" } else { "host" };
+            if !c.links.is_empty()
+                && matches!(mode, NetworkMode::Awsvpc | NetworkMode::Host | NetworkMode::None)
+            {
+                let word = super::render::network_mode_str(mode);
                 self.err(
                     &format!("{p}.links"),
                     format!("Links are not supported when networkMode={word}."),
@@ -330,6 +332,12 @@ impl Checker<'_> {
                         None => "declare it under the task's \"volumes\"".into(),
                     });
                 }
+            }
+            if mode == NetworkMode::Awsvpc && self.idx.len(&format!("{p}.extraHosts")) > 0 {
+                self.err(
+                    &format!("{p}.extraHosts"),
+                    "The extraHosts parameter is not supported when networkMode=awsvpc.",
+                );
             }
             if mode == NetworkMode::Awsvpc && self.idx.has(&format!("{p}.hostname")) {
                 self.err(
@@ -556,7 +564,6 @@ impl Checker<'_> {
                 "extraHosts",
                 "dockerSecurityOptions",
                 "disableNetworking",
-                "systemControls",
                 "linuxParameters.devices",
                 "linuxParameters.sharedMemorySize",
                 "linuxParameters.tmpfs",
@@ -568,6 +575,9 @@ impl Checker<'_> {
                 // `privileged: false` and empty lists are harmless; ECS rejects the feature.
                 let used = match f {
                     "privileged" => c.privileged,
+                    // Already reported by the network-mode rules.
+                    "links" if self.def.network_mode != NetworkMode::Bridge => false,
+                    "extraHosts" if self.def.network_mode == NetworkMode::Awsvpc => false,
                     "disableNetworking" => self.idx.scalar(&fp) == Some("true"),
                     "linuxParameters.sharedMemorySize"
                     | "linuxParameters.maxSwap"
@@ -928,9 +938,7 @@ mod tests {
         for (field, json) in [
             ("privileged", r#""privileged": true"#),
             ("dnsServers", r#""dnsServers": ["1.1.1.1"]"#),
-            ("extraHosts", r#""extraHosts": [{"hostname": "a", "ipAddress": "1.2.3.4"}]"#),
             ("dockerSecurityOptions", r#""dockerSecurityOptions": ["no-new-privileges"]"#),
-            ("systemControls", r#""systemControls": [{"namespace": "net.x", "value": "1"}]"#),
             ("tmpfs", r#""linuxParameters": {"tmpfs": [{"containerPath": "/t", "size": 8}]}"#),
             ("sharedMemorySize", r#""linuxParameters": {"sharedMemorySize": 64}"#),
             ("maxSwap", r#""linuxParameters": {"maxSwap": 64}"#),
@@ -943,7 +951,7 @@ mod tests {
             );
             assert!(errors(&td("", &c)).is_empty(), "{field} is fine on EC2");
         }
-        let ok = APP.replace('}', r#", "privileged": false, "linuxParameters": {"capabilities": {"add": ["SYS_PTRACE"]}, "initProcessEnabled": true}}"#);
+        let ok = APP.replace('}', r#", "privileged": false, "linuxParameters": {"capabilities": {"add": ["SYS_PTRACE"]}, "initProcessEnabled": true}, "systemControls": [{"namespace": "net.core.somaxconn", "value": "1024"}]}"#);
         assert!(errors(&td(FARGATE, &ok)).is_empty());
         let cap =
             APP.replace('}', r#", "linuxParameters": {"capabilities": {"add": ["NET_ADMIN"]}}}"#);
@@ -1056,6 +1064,18 @@ mod tests {
         assert!(errors(&td(vols, &format!("{a},{b}"))).is_empty());
         assert!(has(&td(vols, a), "volumesFrom names container 'b'"));
         assert!(has(&td("", &format!("{a},{b}")), "sourceVolume 'data', which is not a volume"));
+    }
+
+    #[test]
+    fn extra_hosts_not_with_awsvpc() {
+        let c = APP.replace('}', r#", "extraHosts": [{"hostname": "a", "ipAddress": "1.2.3.4"}]}"#);
+        assert!(errors(&td("", &c)).is_empty());
+        assert!(has(
+            &td("\"networkMode\": \"awsvpc\",", &c),
+            "extraHosts parameter is not supported when networkMode=awsvpc."
+        ));
+        let fargate_bridge = FARGATE.replace("awsvpc", "bridge");
+        assert!(has(&td(&fargate_bridge, &c), "Fargate does not support 'extraHosts'."));
     }
 
     #[test]
