@@ -117,6 +117,8 @@ pub struct Placer {
     /// Attributes (built-in `ecs.*` and custom) of each host class.
     classes: Vec<BTreeMap<String, String>>,
     class_label: Vec<String>,
+    /// One host of each class, to evaluate static expressions on.
+    class_host: Vec<u32>,
     exprs: HashMap<String, Compiled>,
     group_ids: HashMap<String, u32>,
     group_names: Vec<String>,
@@ -235,9 +237,10 @@ impl Placer {
         let mut class_ids: HashMap<BTreeMap<String, String>, u32> = HashMap::new();
         let mut classes = Vec::new();
         let mut class_label = Vec::new();
+        let mut class_host = Vec::new();
         let mut hosts = Vec::with_capacity(cluster.hosts.len());
         let mut instance_ids = Vec::with_capacity(cluster.hosts.len());
-        for h in &cluster.hosts {
+        for (i, h) in cluster.hosts.iter().enumerate() {
             let mut attrs = builtin_attributes(h);
             for (k, v) in &h.attributes {
                 attrs.insert(k.clone(), v.clone());
@@ -245,6 +248,7 @@ impl Placer {
             let next = classes.len() as u32;
             let class = *class_ids.entry(attrs.clone()).or_insert_with(|| {
                 class_label.push(format!("{}, {}", h.instance_type, h.zone));
+                class_host.push(i as u32);
                 classes.push(attrs);
                 next
             });
@@ -275,6 +279,7 @@ impl Placer {
             instance_ids,
             classes,
             class_label,
+            class_host,
             exprs: HashMap::new(),
             group_ids: HashMap::new(),
             group_names: Vec::new(),
@@ -303,10 +308,7 @@ impl Placer {
         let cache = if parsed.is_static() {
             Cache::PerClass(
                 (0..self.classes.len())
-                    .map(|c| {
-                        let h = self.hosts.iter().position(|s| s.class == c as u32).unwrap_or(0);
-                        parsed.eval(&View { p: self, h: h as u32 })
-                    })
+                    .map(|c| parsed.eval(&View { p: self, h: self.class_host[c] }))
                     .collect(),
             )
         } else if parsed.is_per_host_static() {
