@@ -486,11 +486,25 @@ impl Placer {
         if !self.rules(req).iter().any(|r| matches!(r, StrategyRule::Spread(_))) {
             return Ok(pool);
         }
-        let rules: Vec<StrategyRule> = self.rules(req).to_vec();
-        for r in &rules {
-            match r {
+        for i in 0..self.rules(req).len() {
+            // Clone a rule only when it still needs an index built (once per pool and group).
+            let needed = match &self.rules(req)[i] {
+                StrategyRule::Spread(SpreadField::InstanceId) => {
+                    !self.pools[pool as usize].spread.contains_key(&gid)
+                }
+                StrategyRule::Spread(SpreadField::Attribute(a)) => {
+                    !self.pools[pool as usize].parts.contains_key(a)
+                        || !self.groups[gid as usize].value_counts.contains_key(a)
+                }
+                _ => false,
+            };
+            if !needed {
+                continue;
+            }
+            match self.rules(req)[i].clone() {
                 StrategyRule::Spread(SpreadField::InstanceId) => self.ensure_spread(pool, gid),
                 StrategyRule::Spread(SpreadField::Attribute(a)) => {
+                    let a = &a;
                     self.ensure_attr(a);
                     self.ensure_part(pool, a);
                     if !self.groups[gid as usize].value_counts.contains_key(a) {
