@@ -75,13 +75,7 @@ pub fn render_text(r: &Report) -> String {
             .flat_map(|m| m.ecs.iter().flat_map(|c| &c.instance_types))
             .find(|t| &t.instance_type == ty)
             .expect("collected above");
-        let label = format!(
-            "    {} × {} ({} host-h at {}/h)",
-            line.hosts,
-            ty,
-            hours(line.host_hours),
-            format_usd(line.usd_per_hour)
-        );
+        let label = format!("    {} × {} ({} host-h)", line.hosts, ty, hours(line.host_hours));
         row(&label, &|m| {
             m.ecs
                 .as_ref()
