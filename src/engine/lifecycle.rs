@@ -322,11 +322,15 @@ impl Engine {
             }
             for c in nevers {
                 task.containers[c as usize].status = ContainerStatus::Stopped;
-                out.events.push(Event::ContainerStateChanged {
-                    task: id,
-                    container: c,
-                    status: ContainerStatus::Stopped,
-                });
+                container_event(
+                    self.s.config.container_events,
+                    out,
+                    Event::ContainerStateChanged {
+                        task: id,
+                        container: c,
+                        status: ContainerStatus::Stopped,
+                    },
+                );
                 changed = true;
             }
             if let Some(reason) = fail {
@@ -348,11 +352,15 @@ impl Engine {
         }
         cs.status = ContainerStatus::Running;
         cs.started_at = Some(now);
-        out.events.push(Event::ContainerStateChanged {
-            task: id,
-            container: c,
-            status: ContainerStatus::Running,
-        });
+        container_event(
+            self.s.config.container_events,
+            out,
+            Event::ContainerStateChanged {
+                task: id,
+                container: c,
+                status: ContainerStatus::Running,
+            },
+        );
         if task.desired_status == DesiredStatus::Stopped {
             // Started after the task was told to stop: stop it in turn.
             self.shutdown_step(now, id, out);
@@ -390,11 +398,15 @@ impl Engine {
         if let Some(k) = cs.kill_at.take() {
             self.s.timers.remove(&(k, Timer::Kill { task: id, container: c }));
         }
-        out.events.push(Event::ContainerStateChanged {
-            task: id,
-            container: c,
-            status: ContainerStatus::Stopped,
-        });
+        container_event(
+            self.s.config.container_events,
+            out,
+            Event::ContainerStateChanged {
+                task: id,
+                container: c,
+                status: ContainerStatus::Stopped,
+            },
+        );
         let entry = &self.s.defs[task.def.0 as usize];
         let essential = entry.containers[c as usize].essential;
         if task.desired_status == DesiredStatus::Running {
@@ -527,11 +539,15 @@ impl Engine {
                 }
                 task.times.stopping_at = Some(now);
                 for c in never {
-                    out.events.push(Event::ContainerStateChanged {
-                        task: id,
-                        container: c,
-                        status: ContainerStatus::Stopped,
-                    });
+                    container_event(
+                        self.s.config.container_events,
+                        out,
+                        Event::ContainerStateChanged {
+                            task: id,
+                            container: c,
+                            status: ContainerStatus::Stopped,
+                        },
+                    );
                 }
                 self.set_status(id, TaskStatus::Stopping, out);
                 self.shutdown_step(now, id, out);
@@ -711,6 +727,14 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+/// Container-level events are optional: the simulator does not need them and they are the most
+/// numerous.
+fn container_event(on: bool, out: &mut Output, e: Event) {
+    if on {
+        out.events.push(e);
     }
 }
 

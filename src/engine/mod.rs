@@ -76,11 +76,13 @@ pub struct EngineConfig {
     /// How long STOPPED tasks stay visible (ECS keeps them at least an hour). Memory stays
     /// O(live tasks + tasks stopped within this window).
     pub stopped_retention: SimDuration,
+    /// Emit `ContainerStateChanged` events (the live view wants them; cost accounting does not).
+    pub container_events: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { stopped_retention: SimDuration::from_secs(3600) }
+        EngineConfig { stopped_retention: SimDuration::from_secs(3600), container_events: true }
     }
 }
 

@@ -146,12 +146,15 @@ pub(super) fn build(p: Parts, engine: &Engine, px: &PriceContext) -> ModeReport 
                 c.ephemeral_storage_usd += line.charge.ephemeral_storage_usd;
                 c.os_license_usd += line.charge.os_license_usd;
                 c.rounding_usd += line.rounding_usd;
+                // Quantity × seconds first, then one division: whole amounts stay exact.
                 let secs = Decimal::from(f.billed_secs);
                 let h = secs / Decimal::from(3600u64);
-                c.vcpu_hours += Decimal::from(f.size.cpu_units) / Decimal::from(1024u64) * h;
-                c.gb_hours += Decimal::from(f.size.memory_mib) / Decimal::from(1024u64) * h;
+                let per_unit_hour = Decimal::from(1024u64 * 3600);
+                c.vcpu_hours += Decimal::from(f.size.cpu_units) * secs / per_unit_hour;
+                c.gb_hours += Decimal::from(f.size.memory_mib) * secs / per_unit_hour;
                 let free = px.catalog.billing.fargate_free_ephemeral_gib;
-                c.storage_gb_hours += Decimal::from(f.storage_gib.saturating_sub(free)) * h;
+                c.storage_gb_hours += Decimal::from(f.storage_gib.saturating_sub(free)) * secs
+                    / Decimal::from(3600u64);
                 let fam = &mut families[f.family as usize];
                 fam.usd += line.charge.total();
                 fam.rounding_usd = Some(fam.rounding_usd.unwrap_or_default() + line.rounding_usd);

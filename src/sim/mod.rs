@@ -170,7 +170,7 @@ pub struct Sim {
 impl Sim {
     pub fn new(setup: SimSetup) -> Sim {
         let sc = setup.scenario.clone();
-        let config = EngineConfig { stopped_retention: SimDuration::ZERO };
+        let config = EngineConfig { stopped_retention: SimDuration::ZERO, container_events: false };
         let mut engine = Engine::with_config(setup.cluster.clone(), setup.mode, setup.seed, config);
         let defs: Vec<DefId> = setup.task_defs.iter().map(|d| engine.register(d.clone())).collect();
         let children = children_of(&sc);
@@ -402,7 +402,8 @@ impl Sim {
     fn after_output(&mut self, out: &Output) {
         self.s.acc.observe(&self.engine, out, &self.px);
         let at = out.at;
-        for ev in &out.events {
+        let dag = !self.s.task_job.is_empty();
+        for ev in out.events.iter().filter(|_| dag) {
             if let Event::TaskStateChanged { task, last: TaskStatus::Stopped, .. } = ev {
                 if let Some((job, run)) = self.s.task_job.remove(task) {
                     let failed = self.engine.task(*task).is_some_and(|t| {
