@@ -473,7 +473,7 @@ impl Engine {
 mod tests;
 
 /// Serialises maps with non-string keys as lists of pairs (JSON object keys must be strings).
-mod pairs {
+pub(crate) mod pairs {
     use std::collections::BTreeMap;
 
     use serde::{Deserialize, Deserializer, Serialize, Serializer};

@@ -137,6 +137,7 @@ pub struct Accounting {
     live: LiveTable,
     hosts: Vec<HostAcc>,
     /// (family, host group) → (cpu-ms, memory-ms) reserved.
+    #[serde(with = "crate::engine::pairs")]
     alloc: BTreeMap<(u32, u32), (u128, u128)>,
     /// Per-lane CPU reservation level (hosts, or host groups on large clusters).
     lane_cpu: Vec<Level>,
@@ -145,6 +146,7 @@ pub struct Accounting {
     group_cpu: Vec<u64>,
     group_mem: Vec<u64>,
     group_hosts: Vec<u64>,
+    #[serde(with = "crate::engine::pairs")]
     fargate: BTreeMap<FargateKey, FargateAcc>,
     /// Fargate cost spread over each task's billed interval, for the cumulative cost chart.
     fargate_cost: Integral,
@@ -423,7 +425,11 @@ impl Accounting {
                 if last == TaskStatus::Stopped {
                     let l = self.live.remove(&id).expect("present");
                     if l.waiting {
+                        // Stopped before it ever got capacity (scale-in, StopTask): it waited
+                        // all its life, which the wait statistics must show.
                         self.waiting.add(bm, now, -1.0);
+                        self.wait.record(now - l.created);
+                        self.counts.stopped_while_waiting += 1;
                     }
                     let outcome = outcome_of(engine, id);
                     let fc = &mut self.families[l.family as usize].counts;

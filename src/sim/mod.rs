@@ -312,6 +312,9 @@ impl Sim {
                     desired: Some(spec.scale[step as usize].1),
                     task_def: None,
                 };
+                if let Some(period) = spec.scale_every {
+                    self.push(at + period, What::Scale { service, step });
+                }
                 self.apply(at, cmd);
             }
             _ => unreachable!("reports are handled above"),
