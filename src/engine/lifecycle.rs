@@ -515,7 +515,14 @@ impl Engine {
         match last {
             TaskStatus::Provisioning => match self.s.mode {
                 // Still waiting for room (or refused): nothing to undo.
-                Mode::Ecs => self.mark_stopped(now, id, out),
+                Mode::Ecs => {
+                    let was_head = self.s.waiting.front() == Some(&id);
+                    self.mark_stopped(now, id, out);
+                    // A cancelled head of the queue may have been what blocked the next task.
+                    if was_head {
+                        self.place_waiting(now, out);
+                    }
+                }
                 Mode::Fargate => {
                     if task.fargate_size.is_some() {
                         self.set_status(id, TaskStatus::Deprovisioning, out);
