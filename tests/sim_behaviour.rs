@@ -236,3 +236,18 @@ fn exit_codes() {
     assert_eq!(v.pointer("/modes/ecs/total_usd").unwrap(), "4.608");
     drop(dir);
 }
+
+#[test]
+fn fargate_refuses_what_it_cannot_run_with_the_reason() {
+    let privileged = r#"{"family": "priv", "networkMode": "bridge",
+      "containerDefinitions": [{"name": "app", "image": "app:1", "cpu": 256, "memory": 512,
+        "privileged": true}]}"#;
+    let sc = "duration = \"1h\"\ncluster = \"c.toml\"\n[[tasks]]\ntask_def = \"t.json\"\nruntime = \"5m\"\n";
+    let r = run(sc, &[("c.toml", CLUSTER), ("t.json", privileged)], &[Mode::Ecs, Mode::Fargate]);
+    let f = &r.modes[&Mode::Fargate];
+    assert_eq!(f.tasks.failed_to_start, 1);
+    assert_eq!(f.total_usd, common::dec("0"));
+    assert!(f.notes.iter().any(|n| n.contains("privileged")), "{:?}", f.notes);
+    // ECS runs it.
+    assert_eq!(r.modes[&Mode::Ecs].tasks.completed, 1);
+}
