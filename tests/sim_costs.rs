@@ -7,10 +7,10 @@
 //! Windows vCPU 0.0000254167, GB 0.0000027778, OS licence 0.0000127778; storage above 20 GB
 //! 0.0000000308 per GB-second. EC2 m5.large $0.096 per hour.
 
-mod common;
+mod sim_common;
 
 use berth::engine::Mode;
-use common::{dec, run, CLUSTER};
+use sim_common::{dec, run, CLUSTER};
 
 fn task_def(extra: &str) -> String {
     format!(
