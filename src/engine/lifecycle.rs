@@ -62,12 +62,14 @@ impl Engine {
         deployment: u32,
         out: &mut Output,
     ) -> TaskId {
-        let id = TaskId(self.s.next_task);
+        let id = self.s.tasks.next_id();
+        let seq = self.s.next_task;
         self.s.next_task += 1;
         let def = self.s.profiles[profile as usize].def;
         let n = self.s.defs[def.0 as usize].containers.len();
         let task = Task {
             id,
+            seq,
             def,
             profile,
             service,
@@ -86,7 +88,7 @@ impl Engine {
             billing: false,
             version: 1,
         };
-        self.s.tasks.insert(id, task);
+        self.s.tasks.insert(task);
         if let Some(s) = service {
             if let Some(svc) = self.s.services[s.0 as usize].as_mut() {
                 svc.tasks.insert(id);
@@ -110,16 +112,21 @@ impl Engine {
                         out,
                     );
                 } else if self.s.waiting.is_empty() {
-                    if !self.try_place(now, id, out) {
+                    if !self.try_place(now, id, true, out) {
                         self.s.waiting.push_back(id);
                     }
                 } else {
                     self.s.waiting.push_back(id);
                 }
             }
-            Mode::Fargate => match self.s.defs[def.0 as usize].fargate.clone() {
+            Mode::Fargate => match self.s.defs[def.0 as usize]
+                .fargate
+                .as_ref()
+                .map(|f| f.size)
+                .map_err(Clone::clone)
+            {
                 Ok(size) => {
-                    if let Some(t) = self.s.tasks.get_mut(&id) {
+                    if let Some(t) = self.s.tasks.get_mut(id) {
                         t.fargate_size = Some(size);
                     }
                     out.effects.push(Effect::ProvisionSlot { task: id, size });
@@ -136,19 +143,33 @@ impl Engine {
         id
     }
 
-    /// ECS mode: asks the placer for a host; on success the task moves to PENDING.
-    fn try_place(&mut self, now: SimTime, id: TaskId, out: &mut Output) -> bool {
-        let Some(task) = self.s.tasks.get(&id) else { return false };
+    /// ECS mode: asks the placer for a host; on success the task moves to PENDING. With
+    /// `explain`, a failure is reported as a `PlacementFailed` event with ECS's reason (which
+    /// costs the placer a look at every host); retries of waiting tasks skip that.
+    fn try_place(&mut self, now: SimTime, id: TaskId, explain: bool, out: &mut Output) -> bool {
+        let Some(task) = self.s.tasks.get(id) else { return false };
         let req = &self.s.profiles[task.profile as usize].request;
-        match self.s.placer.place(req, &mut self.s.rng) {
+        let placed = if explain {
+            self.placer.place(req, &mut self.s.rng)
+        } else {
+            self.placer.try_place(req, &mut self.s.rng).ok_or_else(|| {
+                crate::placement::PlacementFailure {
+                    reason: crate::placement::FailureReason::Memory,
+                    closest_host: None,
+                    explanation: String::new(),
+                }
+            })
+        };
+        match placed {
             Ok(host) => {
                 out.events.push(Event::TaskPlaced { task: id, host });
-                let t = self.s.tasks.get_mut(&id).expect("checked");
+                let t = self.s.tasks.get_mut(id).expect("checked");
                 t.host = Some(host);
                 self.set_status(id, TaskStatus::Pending, out);
                 self.begin_pull(now, id, out);
                 true
             }
+            Err(_) if !explain => false,
             Err(f) => {
                 out.events.push(Event::PlacementFailed {
                     task: id,
@@ -163,7 +184,7 @@ impl Engine {
     /// ECS mode: places waiting tasks in arrival order until the first one that does not fit.
     fn place_waiting(&mut self, now: SimTime, out: &mut Output) {
         while let Some(&id) = self.s.waiting.front() {
-            let live = self.s.tasks.get(&id).is_some_and(|t| {
+            let live = self.s.tasks.get(id).is_some_and(|t| {
                 t.last_status == TaskStatus::Provisioning
                     && t.desired_status == DesiredStatus::Running
             });
@@ -171,7 +192,7 @@ impl Engine {
                 self.s.waiting.pop_front();
                 continue;
             }
-            if !self.try_place(now, id, out) {
+            if !self.try_place(now, id, false, out) {
                 break;
             }
             self.s.waiting.pop_front();
@@ -180,7 +201,7 @@ impl Engine {
 
     /// Starts the image pulls of a task that has a host (ECS) or a slot (Fargate).
     fn begin_pull(&mut self, now: SimTime, id: TaskId, out: &mut Output) {
-        let task = self.s.tasks.get_mut(&id).expect("live task");
+        let task = self.s.tasks.get_mut(id).expect("live task");
         let entry = &self.s.defs[task.def.0 as usize];
         task.times.pull_started_at = Some(now);
         let mut missing = 0u16;
@@ -251,7 +272,7 @@ impl Engine {
         };
         let image_name = error.as_ref().map(|_| self.image(image).to_string());
         for w in waiters {
-            let Some(t) = self.s.tasks.get_mut(&w) else { continue };
+            let Some(t) = self.s.tasks.get_mut(w) else { continue };
             if t.desired_status != DesiredStatus::Running
                 || t.last_status != TaskStatus::Pending
                 || t.images_missing == 0
@@ -278,7 +299,7 @@ impl Engine {
     /// dependencies can no longer be met.
     fn start_ready(&mut self, now: SimTime, id: TaskId, out: &mut Output) {
         loop {
-            let Some(task) = self.s.tasks.get(&id) else { return };
+            let Some(task) = self.s.tasks.get(id) else { return };
             if task.desired_status != DesiredStatus::Running || task.images_missing > 0 {
                 return;
             }
@@ -308,18 +329,22 @@ impl Engine {
                     }
                 }
             }
-            let task = self.s.tasks.get_mut(&id).expect("live");
+            let task = self.s.tasks.get_mut(id).expect("live");
             for (c, plan) in starts {
                 task.containers[c as usize].status = ContainerStatus::Starting;
                 out.effects.push(Effect::StartContainer { task: id, container: c, plan });
             }
             for c in nevers {
                 task.containers[c as usize].status = ContainerStatus::Stopped;
-                out.events.push(Event::ContainerStateChanged {
-                    task: id,
-                    container: c,
-                    status: ContainerStatus::Stopped,
-                });
+                container_event(
+                    self.s.config.container_events,
+                    out,
+                    Event::ContainerStateChanged {
+                        task: id,
+                        container: c,
+                        status: ContainerStatus::Stopped,
+                    },
+                );
                 changed = true;
             }
             if let Some(reason) = fail {
@@ -334,18 +359,22 @@ impl Engine {
     }
 
     fn container_started(&mut self, now: SimTime, id: TaskId, c: u16, out: &mut Output) {
-        let Some(task) = self.s.tasks.get_mut(&id) else { return };
+        let Some(task) = self.s.tasks.get_mut(id) else { return };
         let Some(cs) = task.containers.get_mut(c as usize) else { return };
         if cs.status != ContainerStatus::Starting {
             return;
         }
         cs.status = ContainerStatus::Running;
         cs.started_at = Some(now);
-        out.events.push(Event::ContainerStateChanged {
-            task: id,
-            container: c,
-            status: ContainerStatus::Running,
-        });
+        container_event(
+            self.s.config.container_events,
+            out,
+            Event::ContainerStateChanged {
+                task: id,
+                container: c,
+                status: ContainerStatus::Running,
+            },
+        );
         if task.desired_status == DesiredStatus::Stopped {
             // Started after the task was told to stop: stop it in turn.
             self.shutdown_step(now, id, out);
@@ -372,7 +401,7 @@ impl Engine {
         reason: Option<String>,
         out: &mut Output,
     ) {
-        let Some(task) = self.s.tasks.get_mut(&id) else { return };
+        let Some(task) = self.s.tasks.get_mut(id) else { return };
         let Some(cs) = task.containers.get_mut(c as usize) else { return };
         if cs.status == ContainerStatus::Stopped || cs.status == ContainerStatus::Pending {
             return;
@@ -383,11 +412,15 @@ impl Engine {
         if let Some(k) = cs.kill_at.take() {
             self.s.timers.remove(&(k, Timer::Kill { task: id, container: c }));
         }
-        out.events.push(Event::ContainerStateChanged {
-            task: id,
-            container: c,
-            status: ContainerStatus::Stopped,
-        });
+        container_event(
+            self.s.config.container_events,
+            out,
+            Event::ContainerStateChanged {
+                task: id,
+                container: c,
+                status: ContainerStatus::Stopped,
+            },
+        );
         let entry = &self.s.defs[task.def.0 as usize];
         let essential = entry.containers[c as usize].essential;
         if task.desired_status == DesiredStatus::Running {
@@ -415,7 +448,7 @@ impl Engine {
 
     /// RUNNING once every container is up (or already done); finished once all are stopped.
     fn check_progress(&mut self, now: SimTime, id: TaskId, out: &mut Output) {
-        let Some(task) = self.s.tasks.get(&id) else { return };
+        let Some(task) = self.s.tasks.get(id) else { return };
         if task.containers.iter().all(|c| c.status == ContainerStatus::Stopped) {
             if matches!(
                 task.last_status,
@@ -448,10 +481,10 @@ impl Engine {
                 .iter()
                 .all(|c| matches!(c.status, ContainerStatus::Running | ContainerStatus::Stopped))
         {
-            let t = self.s.tasks.get_mut(&id).expect("live");
+            let t = self.s.tasks.get_mut(id).expect("live");
             t.times.started_at = Some(now);
             self.set_status(id, TaskStatus::Running, out);
-            if let Some(s) = self.s.tasks[&id].service {
+            if let Some(s) = self.s.tasks.get(id).expect("live").service {
                 if let Some(svc) = self.s.services[s.0 as usize].as_mut() {
                     svc.failures = 0;
                 }
@@ -469,7 +502,7 @@ impl Engine {
         reason: StoppedReason,
         out: &mut Output,
     ) {
-        let Some(task) = self.s.tasks.get_mut(&id) else { return };
+        let Some(task) = self.s.tasks.get_mut(id) else { return };
         if task.desired_status == DesiredStatus::Stopped {
             return;
         }
@@ -492,11 +525,18 @@ impl Engine {
                 self.service_task_failed(now, s, out);
             }
         }
-        let task = self.s.tasks.get_mut(&id).expect("live");
+        let task = self.s.tasks.get_mut(id).expect("live");
         match last {
             TaskStatus::Provisioning => match self.s.mode {
                 // Still waiting for room (or refused): nothing to undo.
-                Mode::Ecs => self.mark_stopped(now, id, out),
+                Mode::Ecs => {
+                    let was_head = self.s.waiting.front() == Some(&id);
+                    self.mark_stopped(now, id, out);
+                    // A cancelled head of the queue may have been what blocked the next task.
+                    if was_head {
+                        self.place_waiting(now, out);
+                    }
+                }
                 Mode::Fargate => {
                     if task.fargate_size.is_some() {
                         self.set_status(id, TaskStatus::Deprovisioning, out);
@@ -520,11 +560,15 @@ impl Engine {
                 }
                 task.times.stopping_at = Some(now);
                 for c in never {
-                    out.events.push(Event::ContainerStateChanged {
-                        task: id,
-                        container: c,
-                        status: ContainerStatus::Stopped,
-                    });
+                    container_event(
+                        self.s.config.container_events,
+                        out,
+                        Event::ContainerStateChanged {
+                            task: id,
+                            container: c,
+                            status: ContainerStatus::Stopped,
+                        },
+                    );
                 }
                 self.set_status(id, TaskStatus::Stopping, out);
                 self.shutdown_step(now, id, out);
@@ -537,7 +581,7 @@ impl Engine {
     /// Sends SIGTERM to every running container none of whose dependents is still up (reverse
     /// `dependsOn` order), with its SIGKILL deadline.
     fn shutdown_step(&mut self, now: SimTime, id: TaskId, out: &mut Output) {
-        let Some(task) = self.s.tasks.get_mut(&id) else { return };
+        let Some(task) = self.s.tasks.get_mut(id) else { return };
         let entry = &self.s.defs[task.def.0 as usize];
         for (i, facts) in entry.containers.iter().enumerate() {
             if task.containers[i].status != ContainerStatus::Running {
@@ -568,7 +612,7 @@ impl Engine {
 
     /// Every container has stopped: give back the host resources or the slot.
     fn finish(&mut self, now: SimTime, id: TaskId, out: &mut Output) {
-        let task = self.s.tasks.get_mut(&id).expect("live");
+        let task = self.s.tasks.get_mut(id).expect("live");
         if task.times.execution_stopped_at.is_none() {
             task.times.execution_stopped_at = Some(now);
         }
@@ -577,7 +621,7 @@ impl Engine {
                 let host = task.host;
                 let profile = task.profile;
                 if let Some(h) = host {
-                    self.s.placer.release(h, &self.s.profiles[profile as usize].request);
+                    self.placer.release(h, &self.s.profiles[profile as usize].request);
                     out.events.push(Event::ResourcesReleased { task: id, host: h });
                 }
                 self.mark_stopped(now, id, out);
@@ -597,7 +641,7 @@ impl Engine {
     }
 
     fn mark_stopped(&mut self, now: SimTime, id: TaskId, out: &mut Output) {
-        let task = self.s.tasks.get_mut(&id).expect("live");
+        let task = self.s.tasks.get_mut(id).expect("live");
         task.times.stopped_at = Some(now);
         if let Some(s) = task.service {
             if let Some(svc) = self.s.services[s.0 as usize].as_mut() {
@@ -610,7 +654,7 @@ impl Engine {
     }
 
     fn set_status(&mut self, id: TaskId, status: TaskStatus, out: &mut Output) {
-        let task = self.s.tasks.get_mut(&id).expect("live");
+        let task = self.s.tasks.get_mut(id).expect("live");
         if task.last_status == status {
             return;
         }
@@ -631,7 +675,7 @@ impl Engine {
             self.s.timers.pop_first();
             match timer {
                 Timer::Kill { task, container } => {
-                    let Some(t) = self.s.tasks.get_mut(&task) else { continue };
+                    let Some(t) = self.s.tasks.get_mut(task) else { continue };
                     let cs = &mut t.containers[container as usize];
                     if cs.status == ContainerStatus::Stopping && cs.kill_at == Some(at) {
                         cs.kill_at = None;
@@ -639,7 +683,7 @@ impl Engine {
                     }
                 }
                 Timer::StartTimeout { task, container } => {
-                    let Some(t) = self.s.tasks.get_mut(&task) else { continue };
+                    let Some(t) = self.s.tasks.get_mut(task) else { continue };
                     t.containers[container as usize].start_timed_out = true;
                     self.start_ready(now, task, out);
                 }
@@ -653,7 +697,7 @@ impl Engine {
     pub(super) fn report(&mut self, now: SimTime, r: Report, out: &mut Output) {
         match r {
             Report::SlotProvisioned { task } => {
-                let Some(t) = self.s.tasks.get(&task) else { return };
+                let Some(t) = self.s.tasks.get(task) else { return };
                 if t.last_status != TaskStatus::Provisioning
                     || t.desired_status != DesiredStatus::Running
                 {
@@ -672,7 +716,7 @@ impl Engine {
                 self.container_exited(now, task, container, None, Some(error), out)
             }
             Report::ContainerHealth { task, container, healthy } => {
-                let Some(t) = self.s.tasks.get_mut(&task) else { return };
+                let Some(t) = self.s.tasks.get_mut(task) else { return };
                 let Some(c) = t.containers.get_mut(container as usize) else { return };
                 c.health = if healthy { HealthStatus::Healthy } else { HealthStatus::Unhealthy };
                 let essential =
@@ -698,12 +742,20 @@ impl Engine {
                 self.container_exited(now, task, container, Some(exit_code), reason, out)
             }
             Report::TaskCleanedUp { task } => {
-                let Some(t) = self.s.tasks.get(&task) else { return };
+                let Some(t) = self.s.tasks.get(task) else { return };
                 if t.last_status == TaskStatus::Deprovisioning {
                     self.mark_stopped(now, task, out);
                 }
             }
         }
+    }
+}
+
+/// Container-level events are optional: the simulator does not need them and they are the most
+/// numerous.
+fn container_event(on: bool, out: &mut Output, e: Event) {
+    if on {
+        out.events.push(e);
     }
 }
 

@@ -30,11 +30,45 @@
 //! simply ignored, so a runtime never needs to cancel work it already scheduled.
 //!
 //! State can be saved at any point with [`Engine::snapshot`] (serde) and restored with
-//! [`Engine::restore`]; configuration that is not state (the cluster) is passed in again.
+//! [`Engine::restore`]; configuration that is not state (the cluster) is passed in again, and
+//! the placer's indexes are rebuilt from which task holds which host.
+//!
+//! Prices are not the engine's business: it emits `BillingStarted`/`BillingStopped` and
+//! placement events, and [`crate::report::Accounting`] prices them. (The lead's contract had a
+//! prices argument in `Engine::new`; nothing in the engine needed it.)
+//!
+//! A minimal driver, answering every effect at once:
+//!
+//! ```
+//! # use std::sync::Arc;
+//! # use berth::engine::*;
+//! # use berth::taskdef::model::{ContainerDefinition, TaskDefinition};
+//! # let cluster = berth::cluster::parse_str("c.toml",
+//! #     "name = \"c\"\nregion = \"us-east-1\"\n[[hosts]]\ninstance_type = \"m5.large\"\n",
+//! #     &berth::pricing::Catalog::builtin()).unwrap();
+//! let mut engine = Engine::new(Arc::new(cluster), Mode::Ecs, 1);
+//! let mut td = TaskDefinition::new("web", vec![ContainerDefinition::new("app", "nginx")]);
+//! td.cpu_units = Some(256);
+//! td.memory_mib = Some(512);
+//! engine.register(td);
+//! let now = berth::time::SimTime(0);
+//! let mut out = engine.handle(now, Command::RunTask(RunTask::new("web", 1))).unwrap();
+//! while let Some(effect) = out.effects.pop() {
+//!     let report = match effect {
+//!         Effect::PullImage { task, host, image } => Report::ImagePulled { task, host, image, error: None },
+//!         Effect::StartContainer { task, container, .. } => Report::ContainerStarted { task, container },
+//!         _ => continue,
+//!     };
+//!     let more = engine.handle(now, Command::Report(report)).unwrap();
+//!     out.effects.extend(more.effects);
+//! }
+//! assert_eq!(engine.tasks().next().unwrap().last_status, TaskStatus::Running);
+//! ```
 //!
 //! # What it models
 //! - ECS's task lifecycle (PROVISIONING → PENDING → RUNNING → STOPPING → [DEPROVISIONING] →
-//!   STOPPED), desired status, stop codes and stopped reasons in ECS's words, container
+//!   STOPPED; ACTIVATING and DEACTIVATING exist in [`TaskStatus`] but berth has no activation
+//!   steps, no load balancers or service discovery, so tasks pass straight through), desired status, stop codes and stopped reasons in ECS's words, container
 //!   states and exit codes, essential containers (an essential exit stops the task: the others
 //!   get SIGTERM, SIGKILL after their `stopTimeout`, in reverse `dependsOn` order), `dependsOn`
 //!   (START, COMPLETE, SUCCESS, HEALTHY, with `startTimeout`).
@@ -47,10 +81,10 @@
 //!   and ECS's service event messages.
 
 mod defs;
-mod interim;
 mod lifecycle;
 pub mod rng;
 mod service;
+mod table;
 mod task;
 mod types;
 
@@ -59,15 +93,15 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use defs::{ContainerFacts, DefEntry, Profile, DEFAULT_STOP_TIMEOUT};
+pub use defs::{ContainerFacts, DefEntry, FargateSlot, Profile, DEFAULT_STOP_TIMEOUT};
 pub use service::Service;
 pub use task::{ContainerState, Task, TaskTimes};
 pub use types::*;
 
 use crate::cluster::{Cluster, HostSpec};
 use crate::placement::PlacementRequest;
+use crate::placement::Placer;
 use crate::time::{SimDuration, SimTime};
-use interim::Placer;
 use rng::{splitmix64, SeededRng};
 
 /// Knobs that are not part of the cluster file.
@@ -76,11 +110,13 @@ pub struct EngineConfig {
     /// How long STOPPED tasks stay visible (ECS keeps them at least an hour). Memory stays
     /// O(live tasks + tasks stopped within this window).
     pub stopped_retention: SimDuration,
+    /// Emit `ContainerStateChanged` events (the live view wants them; cost accounting does not).
+    pub container_events: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { stopped_retention: SimDuration::from_secs(3600) }
+        EngineConfig { stopped_retention: SimDuration::from_secs(3600), container_events: true }
     }
 }
 
@@ -111,7 +147,7 @@ struct State {
     images: Vec<String>,
     image_ids: BTreeMap<String, ImageId>,
     profiles: Vec<Profile>,
-    tasks: BTreeMap<TaskId, Task>,
+    tasks: table::TaskTable,
     next_task: u64,
     waiting: VecDeque<TaskId>,
     #[serde(with = "pairs")]
@@ -121,7 +157,6 @@ struct State {
     service_names: BTreeMap<String, ServiceId>,
     dirty_services: BTreeSet<ServiceId>,
     stopped: VecDeque<(SimTime, TaskId)>,
-    placer: Placer,
     now: SimTime,
 }
 
@@ -132,9 +167,12 @@ pub struct Snapshot {
 }
 
 /// The control plane of one run in one mode.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Engine {
     cluster: Arc<Cluster>,
+    /// Placement state. Not saved in snapshots: it is derived from which task holds which
+    /// host, and rebuilt from that on restore.
+    placer: Placer,
     s: State,
 }
 
@@ -162,7 +200,7 @@ impl Engine {
                 images: Vec::new(),
                 image_ids: BTreeMap::new(),
                 profiles: Vec::new(),
-                tasks: BTreeMap::new(),
+                tasks: table::TaskTable::default(),
                 next_task: 0,
                 waiting: VecDeque::new(),
                 host_images: BTreeMap::new(),
@@ -171,9 +209,9 @@ impl Engine {
                 service_names: BTreeMap::new(),
                 dirty_services: BTreeSet::new(),
                 stopped: VecDeque::new(),
-                placer,
                 now: SimTime::ZERO,
             },
+            placer,
             cluster,
         }
     }
@@ -185,7 +223,22 @@ impl Engine {
 
     /// Restores a saved state; `cluster` must be the cluster the snapshot was taken with.
     pub fn restore(snapshot: Snapshot, cluster: Arc<Cluster>) -> Engine {
-        Engine { s: snapshot.state, cluster }
+        let mut placer = Placer::new(&cluster);
+        let s = snapshot.state;
+        // Tasks that hold a host (placed, not released yet) take their place again.
+        for t in s.tasks.iter() {
+            if let (Some(h), false) = (t.host, t.last_status == TaskStatus::Stopped) {
+                let req = &s.profiles[t.profile as usize].request;
+                if let Err(f) = placer.place_on(h, req) {
+                    tracing::warn!(
+                        "restore: task {} no longer fits its host: {}",
+                        t.id.0,
+                        f.explanation
+                    );
+                }
+            }
+        }
+        Engine { s, placer, cluster }
     }
 
     pub fn mode(&self) -> Mode {
@@ -222,7 +275,7 @@ impl Engine {
             }
             Command::RunTask(rt) => self.run_task(now, rt, out)?,
             Command::StopTask { task, reason } => {
-                if !self.s.tasks.contains_key(&task) {
+                if !self.s.tasks.contains(task) {
                     return Err(CommandError::TaskNotFound(self.task_arn(task)));
                 }
                 self.stop_task(
@@ -271,8 +324,15 @@ impl Engine {
                 distinct.push(c.image);
             }
         }
-        let demand = interim::demand_of(&def);
-        let fargate = interim::fargate_fit(&def);
+        let demand = crate::taskdef::derive::host_demand(&def);
+        let fargate = match crate::placement::fargate_fit(&def) {
+            Ok(fit) => Ok(FargateSlot {
+                size: fit.size,
+                ephemeral_gib: fit.ephemeral_gib,
+                adaptations: fit.adaptations,
+            }),
+            Err(refusal) => Err(refusal.reasons.join("; ")),
+        };
         let main = defs::main_container(&containers);
         let family = def.family.clone();
         self.s.defs.push(DefEntry {
@@ -350,12 +410,17 @@ impl Engine {
     // ----- read-only views -----
 
     pub fn task(&self, id: TaskId) -> Option<&Task> {
-        self.s.tasks.get(&id)
+        self.s.tasks.get(id)
     }
 
     /// Live tasks and tasks stopped within the retention window, in creation order.
     pub fn tasks(&self) -> impl Iterator<Item = &Task> {
-        self.s.tasks.values()
+        self.s.tasks.in_order().into_iter()
+    }
+
+    /// Tasks in the table (live, plus stopped ones within the retention window).
+    pub fn task_count(&self) -> usize {
+        self.s.tasks.len()
     }
 
     pub fn hosts(&self) -> &[HostSpec] {
@@ -398,7 +463,7 @@ impl Engine {
 
     /// Tasks waiting for capacity (ECS mode), oldest first.
     pub fn waiting(&self) -> usize {
-        self.s.waiting.iter().filter(|t| self.s.tasks.contains_key(t)).count()
+        self.s.waiting.iter().filter(|t| self.s.tasks.contains(**t)).count()
     }
 
     /// The 32-hex task id ECS shows (derived from the seed and a counter, so stable per run).
@@ -433,7 +498,7 @@ impl Engine {
                 break;
             }
             self.s.stopped.pop_front();
-            self.s.tasks.remove(&id);
+            self.s.tasks.remove(id);
         }
     }
 }
@@ -442,7 +507,7 @@ impl Engine {
 mod tests;
 
 /// Serialises maps with non-string keys as lists of pairs (JSON object keys must be strings).
-mod pairs {
+pub(crate) mod pairs {
     use std::collections::BTreeMap;
 
     use serde::{Deserialize, Deserializer, Serialize, Serializer};

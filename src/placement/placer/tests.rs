@@ -388,9 +388,23 @@ fn exhausted_hosts_leave_the_index_and_come_back() {
     for _ in 0..2 {
         p.place(&r, &mut rng()).unwrap();
     }
-    assert!(!p.mem_index.iter().any(|&(_, h)| h == 0), "exhausted host left the index");
+    assert!(!p.pools[0].mem.iter().any(|&(_, h)| h == 0), "exhausted host left the index");
+    assert!(!p.pools[0].sample.contains(&0));
     p.release(HostId(0), &r);
-    assert!(p.mem_index.contains(&(7168, 0)));
+    assert!(p.pools[0].mem.contains(&(7168, 0)));
+    assert!(p.pools[0].sample.contains(&0));
+}
+
+#[test]
+fn try_place_is_place_without_the_explanation() {
+    let c = cluster(&group("t3.small", 2, "a", ""));
+    let (mut a, mut b) = (Placer::new(&c), Placer::new(&c));
+    let r = req(0, 1024, vec![BINPACK_MEM]);
+    for _ in 0..4 {
+        assert_eq!(a.try_place(&r, &mut rng()), b.place(&r, &mut rng()).ok());
+    }
+    assert_eq!(a.try_place(&r, &mut rng()), None);
+    assert_eq!(a.usage(HostId(0)), b.usage(HostId(0)));
 }
 
 #[test]
