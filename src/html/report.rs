@@ -10,7 +10,7 @@ use super::page::{self, Page, Table};
 use super::svg::{self, AxisKind, Gantt, GanttBar, GanttRow, HeatMap, LineChart, Marker, Series};
 use crate::breakeven::BreakEven;
 use crate::engine::Mode;
-use crate::report::{mode_name, ModeReport, Report};
+use crate::report::{family_table, mode_name, summary_rows, ModeReport, Report};
 
 fn f(d: rust_decimal::Decimal) -> f64 {
     d.to_f64().unwrap_or(0.0)
@@ -98,20 +98,66 @@ fn running_tasks(r: &Report) -> String {
     })
 }
 
+/// Sub-rows per host in the ECS timeline: tasks that overlap on a host are drawn on separate
+/// sub-rows, up to this many; more overlap than that shares the last sub-row.
+const MAX_SUBROWS: usize = 6;
+
+/// `i-0000000000000001 (t3.medium)` reads as `i-…0001 (t3.medium)`; other names stay as they
+/// are.
+fn short_lane(name: &str) -> String {
+    let (id, rest) = name.split_once(' ').unwrap_or((name, ""));
+    let id = match id.strip_prefix("i-") {
+        Some(hex) if hex.len() > 6 => format!("i-…{}", &hex[hex.len() - 4..]),
+        _ => id.to_string(),
+    };
+    if rest.is_empty() {
+        id
+    } else {
+        format!("{id} {rest}")
+    }
+}
+
 fn timeline(m: &ModeReport, end_s: f64) -> String {
     let keys: Vec<String> = m.families.iter().map(|f| f.family.clone()).collect();
-    let mut rows: Vec<GanttRow> =
-        m.gantt.lanes.iter().map(|l| GanttRow { label: l.clone(), bars: Vec::new() }).collect();
+    // Bars per lane, in start order, then packed greedily into sub-rows (first free wins).
+    let mut per_lane: Vec<Vec<&crate::report::Bar>> = vec![Vec::new(); m.gantt.lanes.len()];
     for b in &m.gantt.bars {
-        if let Some(row) = rows.get_mut(b.lane as usize) {
+        if let Some(v) = per_lane.get_mut(b.lane as usize) {
+            v.push(b);
+        }
+    }
+    let mut rows: Vec<GanttRow> = Vec::new();
+    for (lane, bars) in m.gantt.lanes.iter().zip(per_lane.iter_mut()) {
+        bars.sort_by_key(|b| (b.start_ms, b.end_ms));
+        let mut sub: Vec<(u64, GanttRow)> = Vec::new();
+        for b in bars.iter() {
             let fam = keys.get(b.family as usize).cloned().unwrap_or_default();
-            row.bars.push(GanttBar {
+            let bar = GanttBar {
                 start: b.start_ms as f64 / 1000.0,
                 end: b.end_ms as f64 / 1000.0,
                 key: b.family as usize,
                 label: format!("{fam}: {}", b.outcome),
-            });
+            };
+            match sub.iter_mut().position(|(free, _)| *free <= b.start_ms) {
+                Some(i) => {
+                    sub[i].0 = b.end_ms;
+                    sub[i].1.bars.push(bar);
+                }
+                None if sub.len() < MAX_SUBROWS => {
+                    let label = if sub.is_empty() { short_lane(lane) } else { String::new() };
+                    sub.push((b.end_ms, GanttRow { label, bars: vec![bar] }));
+                }
+                None => {
+                    let last = sub.last_mut().expect("MAX_SUBROWS > 0");
+                    last.0 = last.0.max(b.end_ms);
+                    last.1.bars.push(bar);
+                }
+            }
         }
+        if sub.is_empty() {
+            rows.push(GanttRow { label: short_lane(lane), bars: Vec::new() });
+        }
+        rows.extend(sub.into_iter().map(|(_, r)| r));
     }
     let (id, title, what) = match m.mode {
         Mode::Ecs => ("timeline-ecs", "Timeline of tasks on each ECS host", "host"),
@@ -147,7 +193,7 @@ fn utilisation(m: &ModeReport, end_s: f64) -> Option<String> {
         .iter()
         .map(|l| {
             let cells = l.cpu.iter().zip(&l.memory).map(|(c, mm)| c.max(*mm)).collect();
-            (l.name.clone(), cells)
+            (short_lane(&l.name), cells)
         })
         .collect();
     Some(svg::heat_map(&HeatMap {
@@ -223,8 +269,46 @@ fn breakeven_chart(b: &BreakEven) -> String {
     format!("{chart}<p class=\"breakeven-text\">{}</p>", svg::esc(&b.text))
 }
 
-/// The whole page.
-pub fn render(r: &Report, breakeven: Option<&BreakEven>, extra_tables: Vec<Table>) -> String {
+/// The text report's tables, as HTML tables (the same rows, so the two views agree).
+fn tables(r: &Report) -> Vec<Table> {
+    let mut out = Vec::new();
+    let mut headers = vec![String::new()];
+    headers.extend(r.modes.values().map(|m| mode_name(m.mode).to_string()));
+    let numeric = (1..headers.len()).collect();
+    let rows = summary_rows(r)
+        .into_iter()
+        .map(|(label, cells)| std::iter::once(label.trim().to_string()).chain(cells).collect())
+        .collect();
+    out.push(Table { title: "Costs and tasks".into(), headers, rows, numeric });
+    if let Some(mut t) = family_table(r) {
+        let headers = t.remove(0);
+        let numeric = (1..headers.len()).collect();
+        out.push(Table { title: "Cost per task family".into(), headers, rows: t, numeric });
+    }
+    if !r.expectations.is_empty() {
+        out.push(Table {
+            title: "Expectations".into(),
+            headers: vec!["check".into(), "result".into(), "detail".into()],
+            rows: r
+                .expectations
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.name.clone(),
+                        if e.ok { "ok" } else { "FAILED" }.into(),
+                        e.detail.clone(),
+                    ]
+                })
+                .collect(),
+            numeric: vec![],
+        });
+    }
+    out
+}
+
+/// The whole page. The break-even chart is drawn when the report carries one.
+pub fn render(r: &Report) -> String {
+    let breakeven = r.breakeven.as_ref();
     let end_s = r.scenario.duration_seconds as f64;
     let verdict = match &r.verdict {
         Some(v) => v.text.clone(),
@@ -269,7 +353,7 @@ pub fn render(r: &Report, breakeven: Option<&BreakEven>, extra_tables: Vec<Table
         verdict,
         facts,
         sections,
-        tables: extra_tables,
+        tables: tables(r),
         notes,
     })
 }

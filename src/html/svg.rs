@@ -112,6 +112,17 @@ pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     ticks
 }
 
+/// The smallest "nice" number (a tick of [`nice_ticks`]) at or above `v`, so that an axis
+/// ending there holds the data.
+pub fn nice_ceiling(v: f64, target: usize) -> f64 {
+    if !v.is_finite() || v <= 0.0 {
+        return 1.0;
+    }
+    let ticks = nice_ticks(0.0, v, target);
+    let step = if ticks.len() >= 2 { ticks[1] - ticks[0] } else { v };
+    (v / step).ceil() * step
+}
+
 /// Time ticks in whole units (minutes, hours, days) so labels read naturally.
 fn time_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     let span = hi - lo;
@@ -134,7 +145,7 @@ fn time_unit(span_s: f64) -> (&'static str, f64) {
 /// Formats a value for an axis label.
 pub fn format_value(v: f64, kind: AxisKind, span: f64) -> String {
     match kind {
-        AxisKind::Number => trim(v, if span < 10.0 { 2 } else { 0 }),
+        AxisKind::Number => trim(v, if span < 1000.0 { 2 } else { 0 }),
         AxisKind::Time => {
             let (name, unit) = time_unit(span);
             format!("{}{}", trim(v / unit, 1), name)
@@ -281,7 +292,7 @@ pub fn line_chart(c: &LineChart) -> String {
         y1 = 1.0;
     }
     // Headroom so the top line is not glued to the frame, rounded to the next tick.
-    let y1 = nice_ticks(0.0, y1 * 1.05, 5).last().copied().filter(|t| *t > 0.0).unwrap_or(y1);
+    let y1 = nice_ceiling(y1 * 1.02, 5);
     let f = Frame { x0, x1, y0: 0.0, y1 };
     let mut out = String::new();
     open_svg(&mut out, &c.id, &c.title, H);
@@ -402,6 +413,13 @@ pub fn gantt(g: &Gantt) -> String {
             esc(&row.label),
             row.bars.len()
         );
+        if i > 0 && !row.label.is_empty() {
+            let _ = write!(
+                out,
+                r##"<line x1="{LEFT}" y1="{y:.1}" x2="{x2}" y2="{y:.1}" class="row-sep" stroke="#d0d7de"/>"##,
+                x2 = W - RIGHT
+            );
+        }
         if row_h >= 12.0 || i % 5 == 0 {
             let _ = write!(
                 out,
@@ -550,7 +568,8 @@ pub fn stacked_bars(s: &StackedBars) -> String {
         }
     }
     let max = s.bars.iter().map(|b| b.parts.iter().map(|p| p.1).sum::<f64>()).fold(0.0, f64::max);
-    let max = *nice_ticks(0.0, if max > 0.0 { max * 1.05 } else { 1.0 }, 5).last().unwrap_or(&1.0);
+    // Room on the right for the total printed after each bar.
+    let max = nice_ceiling(max * 1.15, 5);
     let bar_h = 34.0;
     let height = TOP + BOTTOM + (bar_h + 14.0) * s.bars.len().max(1) as f64;
     let f = Frame { x0: 0.0, x1: max.max(f64::MIN_POSITIVE), y0: 0.0, y1: 1.0 };
@@ -631,6 +650,8 @@ mod tests {
         assert_eq!(nice_ticks(0.0, 10.0, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
         assert_eq!(nice_ticks(0.0, 1.0, 4), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
         assert_eq!(nice_ticks(5.0, 5.0, 4), vec![5.0]);
+        assert_eq!(nice_ceiling(63.8, 5), 70.0);
+        assert_eq!(nice_ceiling(0.0, 5), 1.0);
     }
 
     #[test]

@@ -2,5 +2,6 @@
 //! meters and an event log.
 
 pub mod model;
+pub mod sim_source;
 pub mod term;
 pub mod view;
