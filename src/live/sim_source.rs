@@ -5,7 +5,7 @@
 //! so far; Fargate per task from its billing start), so it agrees with the final report up to
 //! the minimums still to be applied to running work.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::model::{LiveEvent, LiveModel, Side};
@@ -30,7 +30,9 @@ struct Meter {
 #[derive(Default)]
 struct Collected {
     events: Vec<(SimTime, LiveEvent)>,
-    known: HashSet<TaskId>,
+    /// Tasks the view has been told about, with the last status it was told (events also
+    /// fire when only the desired status changes; those are not news for the log).
+    known: HashMap<TaskId, TaskStatus>,
     waiting: usize,
     meters: HashMap<TaskId, Meter>,
     /// Charges of tasks whose meter has stopped.
@@ -70,7 +72,7 @@ fn observe(
             Event::TaskPlaced { task, host } => {
                 let Some(t) = engine.task(*task) else { continue };
                 let d = engine.def(t.def);
-                c.known.insert(*task);
+                c.known.entry(*task).or_insert(t.last_status);
                 c.events.push((
                     at,
                     LiveEvent::Placed {
@@ -87,7 +89,11 @@ fn observe(
             Event::TaskStateChanged { task, last, .. } => {
                 let Some(t) = engine.task(*task) else { continue };
                 let hex = engine.task_hex(*task);
-                if side == Side::Fargate && *last != TaskStatus::Stopped && c.known.insert(*task) {
+                let previous = c.known.get(task).copied();
+                if previous == Some(*last) {
+                    continue;
+                }
+                if side == Side::Fargate && *last != TaskStatus::Stopped && previous.is_none() {
                     let d = engine.def(t.def);
                     let size = t.fargate_size.or_else(|| d.fargate.as_ref().ok().map(|s| s.size));
                     c.events.push((
@@ -103,6 +109,7 @@ fn observe(
                         },
                     ));
                 }
+                c.known.insert(*task, *last);
                 let status = format!("{last:?}").to_uppercase();
                 c.events.push((
                     at,
