@@ -650,7 +650,7 @@ mod tests {
         assert_eq!(nice_ticks(0.0, 10.0, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
         assert_eq!(nice_ticks(0.0, 1.0, 4), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
         assert_eq!(nice_ticks(5.0, 5.0, 4), vec![5.0]);
-        assert_eq!(nice_ceiling(63.8, 5), 70.0);
+        assert_eq!(nice_ceiling(63.8, 5), 80.0);
         assert_eq!(nice_ceiling(0.0, 5), 1.0);
     }
 
