@@ -108,7 +108,10 @@ impl Cmdline {
     fn check_flags(&self, allowed: &[&str]) -> Result<(), String> {
         for (n, _) in &self.flags {
             if !allowed.contains(&n.as_str()) {
-                return Err(format!("unknown option --{n} (expected one of: --{})", allowed.join(", --")));
+                return Err(format!(
+                    "unknown option --{n} (expected one of: --{})",
+                    allowed.join(", --")
+                ));
             }
         }
         Ok(())
@@ -120,7 +123,9 @@ impl Cmdline {
 
     fn u16_flag(&self, name: &str) -> Result<Option<u16>, String> {
         self.flag(name)
-            .map(|v| v.parse::<u16>().map_err(|_| format!("--{name}: expected a port number, got {v:?}")))
+            .map(|v| {
+                v.parse::<u16>().map_err(|_| format!("--{name}: expected a port number, got {v:?}"))
+            })
             .transpose()
     }
 }
@@ -272,9 +277,8 @@ fn burn(share: f64, dur: Option<Duration>) {
     let threads = share.ceil().max(1.0) as usize;
     let per_thread = (share / threads as f64).clamp(0.0, 1.0);
     let deadline = dur.map(|d| Instant::now() + d);
-    let handles: Vec<_> = (0..threads)
-        .map(|_| thread::spawn(move || burn_one(per_thread, deadline)))
-        .collect();
+    let handles: Vec<_> =
+        (0..threads).map(|_| thread::spawn(move || burn_one(per_thread, deadline))).collect();
     for h in handles {
         let _ = h.join();
     }
