@@ -48,7 +48,11 @@ async fn image_builds_once_and_runs_offline() {
     assert!(!again.built, "an unchanged image must not be rebuilt");
     let img = c.raw().inspect_image(WORKLOAD_IMAGE).await.unwrap();
     let l = img.config.unwrap().labels.unwrap();
-    assert_eq!(l[labels::MANAGED], "true");
+    assert_eq!(l[labels::IMAGE], "workload");
+    assert!(
+        !l.contains_key(labels::MANAGED),
+        "containers inherit image labels; the image must not mark them managed"
+    );
     assert_eq!(l[labels::CONTENT_HASH], again.hash);
     // The FROM-scratch image really runs the binary with its shipped libraries.
     let exit =

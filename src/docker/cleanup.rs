@@ -1,8 +1,11 @@
 //! Finding and removing what berth left in an engine, by label only.
 //!
 //! Everything berth creates carries `io.berth.managed=true` ([`super::labels::MANAGED`]); this
-//! module lists and removes exactly those objects and nothing else (no prune calls: prune would
+//! module lists and removes exactly those containers and networks, plus with `--images` the
+//! images labelled `io.berth.image` (see [`labels::IMAGE`] for why images differ), and nothing else (no prune calls: prune would
 //! touch other people's stopped containers and unused networks).
+
+use std::collections::HashMap;
 
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListImagesOptionsBuilder, ListNetworksOptionsBuilder,
@@ -80,9 +83,10 @@ pub async fn find(
             run: n.labels.and_then(|l| l.get(labels::RUN).cloned()),
         })
         .collect();
+    let image_filter = HashMap::from([("label".to_string(), vec![labels::IMAGE.to_string()])]);
     let images = if images && run.is_none() {
         docker
-            .list_images(Some(ListImagesOptionsBuilder::default().filters(&filters).build()))
+            .list_images(Some(ListImagesOptionsBuilder::default().filters(&image_filter).build()))
             .await?
             .into_iter()
             .map(|i| Found {

@@ -71,9 +71,12 @@ impl Rootfs {
         Ok(Rootfs { files })
     }
 
-    /// A hash of every file's name and bytes (symlinks followed).
+    /// A hash of the image recipe (Dockerfile, label scheme) and every file's name and bytes
+    /// (symlinks followed).
     pub fn content_hash(&self) -> anyhow::Result<String> {
         let mut h = Fnv::new();
+        h.write(RECIPE_VERSION.as_bytes());
+        h.write(dockerfile().as_bytes());
         for (inside, host) in &self.files {
             h.write(inside.as_bytes());
             h.write(&[0]);
@@ -88,11 +91,8 @@ impl Rootfs {
     /// The build context: a `Dockerfile` and the files under `rootfs/`, with fixed mtimes and
     /// owners so the same files make the same tar.
     pub fn build_context(&self) -> anyhow::Result<Vec<u8>> {
-        let dockerfile = format!(
-            "FROM scratch\nCOPY rootfs/ /\nENTRYPOINT [\"{WORKLOAD_PATH}\"]\nCMD [\"help\"]\n"
-        );
         let mut builder = tar::Builder::new(Vec::new());
-        append(&mut builder, "Dockerfile", dockerfile.as_bytes(), 0o644)?;
+        append(&mut builder, "Dockerfile", dockerfile().as_bytes(), 0o644)?;
         for (inside, host) in &self.files {
             let bytes =
                 std::fs::read(host).with_context(|| format!("reading {}", host.display()))?;
@@ -118,6 +118,13 @@ fn append(
     b.append_data(&mut header, path, bytes)
         .with_context(|| format!("adding {path} to the image tar"))?;
     Ok(())
+}
+
+/// Bump when the image's labels or build options change, so cached images are rebuilt.
+const RECIPE_VERSION: &str = "2";
+
+fn dockerfile() -> String {
+    format!("FROM scratch\nCOPY rootfs/ /\nENTRYPOINT [\"{WORKLOAD_PATH}\"]\nCMD [\"help\"]\n")
 }
 
 /// The shared libraries (and dynamic loader) `bin` needs, as absolute paths; empty for a
@@ -177,17 +184,19 @@ pub async fn ensure_workload_image(
     rootfs: &Rootfs,
 ) -> anyhow::Result<ImageOutcome> {
     let hash = rootfs.content_hash()?;
+    let mut previous = None;
     if let Ok(img) = client.raw().inspect_image(WORKLOAD_IMAGE).await {
-        let have =
-            img.config.and_then(|c| c.labels).and_then(|l| l.get(labels::CONTENT_HASH).cloned());
-        if have.as_deref() == Some(hash.as_str()) {
+        let labels = img.config.and_then(|c| c.labels).unwrap_or_default();
+        if labels.get(labels::CONTENT_HASH) == Some(&hash) {
             return Ok(ImageOutcome { hash, built: false });
+        }
+        if labels.contains_key(labels::IMAGE) || labels.contains_key(labels::CONTENT_HASH) {
+            previous = img.id;
         }
     }
     let context = rootfs.build_context()?;
     let image_labels: HashMap<String, String> = HashMap::from([
-        (labels::MANAGED.to_string(), "true".to_string()),
-        (labels::ROLE.to_string(), "image".to_string()),
+        (labels::IMAGE.to_string(), "workload".to_string()),
         (labels::CONTENT_HASH.to_string(), hash.clone()),
     ]);
     let opts = BuildImageOptionsBuilder::default()
@@ -212,6 +221,15 @@ pub async fn ensure_workload_image(
         if let Some(s) = info.stream {
             log.push_str(&s);
         }
+    }
+    // The old build is now untagged; remove it so rebuilds do not pile up dangling images.
+    // Not forced: if a container still uses it, it stays (and `berth cleanup --images` or
+    // `docker image prune` can take it later).
+    if let Some(old) = previous {
+        let _ = client
+            .raw()
+            .remove_image(&old, None::<bollard::query_parameters::RemoveImageOptions>, None)
+            .await;
     }
     Ok(ImageOutcome { hash, built: true })
 }

@@ -22,6 +22,10 @@ pub const CONTAINER_NAME: &str = "io.berth.container-name";
 pub const ROLE: &str = "io.berth.role";
 /// On the workload image: a hash of its files, so an unchanged image is not rebuilt.
 pub const CONTENT_HASH: &str = "io.berth.content-hash";
+/// On berth's images, instead of [`MANAGED`]: image labels are inherited by every container
+/// created from the image, and a container someone else starts from `berth/workload` is not
+/// berth's to remove. `berth cleanup --images` selects images by this label.
+pub const IMAGE: &str = "io.berth.image";
 /// On a stand-in container: the image it stands in for.
 pub const STANDS_IN_FOR: &str = "io.berth.stands-in-for";
 

@@ -69,3 +69,20 @@ impl Drop for RunGuard {
         .join();
     }
 }
+
+/// Removes unlabelled test objects (by name) on drop, also when the test panics.
+pub struct ForeignGuard {
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+}
+
+impl Drop for ForeignGuard {
+    fn drop(&mut self) {
+        for c in &self.containers {
+            let _ = std::process::Command::new("docker").args(["rm", "-f", c]).output();
+        }
+        for n in &self.networks {
+            let _ = std::process::Command::new("docker").args(["network", "rm", n]).output();
+        }
+    }
+}

@@ -1,14 +1,179 @@
-//! `berth bench docker`.
+//! `berth bench docker`: the cost of berth's Docker layer over plain bollard.
+//!
+//! Starts, waits for and removes N short containers (`berth-workload exit 0`, no network)
+//! through berth's [`DockerClient`] (agent-style names, labels, exit/OOM inspection, error
+//! mapping) and the same number through the bare bollard calls, at the same concurrency, in
+//! the same process and run; prints both wall times and their ratio. Both sides label their
+//! containers so a crash leaves nothing `berth cleanup` cannot find.
 
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use bollard::errors::Error as BollardError;
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, StartContainerOptions,
+    WaitContainerOptionsBuilder,
+};
+use futures_util::{stream, StreamExt};
+
+use crate::docker::image::{self, WORKLOAD_IMAGE, WORKLOAD_PATH};
+use crate::docker::labels::{self, TaskPlacement};
+use crate::docker::{cleanup, DockerClient};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Output format.
+    /// Containers per side.
+    #[arg(long, default_value_t = 100)]
+    pub containers: usize,
+    /// Containers in flight at once (throughput on 2 cores plateaus at about 4).
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Output format: text or json.
     #[arg(long, default_value = "text")]
     pub format: String,
+    /// Docker engine endpoint; default: DOCKER_HOST or the local socket.
+    #[arg(long = "docker", value_name = "ENDPOINT")]
+    pub endpoint: Option<String>,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`berth bench docker` is not built yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if !matches!(args.format.as_str(), "text" | "json") {
+        anyhow::bail!("--format: expected text or json, got {:?}", args.format);
+    }
+    if args.containers == 0 || args.concurrency == 0 {
+        anyhow::bail!("--containers and --concurrency must be at least 1");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.block_on(run_async(args))
+}
+
+fn body(run: &str) -> ContainerCreateBody {
+    ContainerCreateBody {
+        image: Some(WORKLOAD_IMAGE.to_string()),
+        entrypoint: Some(vec![WORKLOAD_PATH.to_string()]),
+        cmd: Some(vec!["exit".to_string(), "0".to_string()]),
+        labels: Some(labels::base(run, "bench")),
+        host_config: Some(HostConfig {
+            network_mode: Some("none".to_string()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// One container through berth's layer: create, start, wait (with OOM check), remove.
+async fn through_berth(c: &DockerClient, run: &str, i: usize) -> anyhow::Result<()> {
+    let arn = format!("arn:aws:ecs:us-east-1:000000000000:task/bench/{i:032x}");
+    let p = TaskPlacement {
+        run,
+        cluster: "bench",
+        host: "local",
+        mode: "ecs",
+        task_arn: &arn,
+        family: "bench",
+        revision: 1,
+    };
+    let mut b = body(run);
+    b.labels = Some(p.labels("app", "bench"));
+    let id = c.create(&p.container_name("app"), b).await?;
+    c.start(&id).await?;
+    let exit = c.wait_exit(&id).await?;
+    c.remove(&id).await?;
+    anyhow::ensure!(exit.code == 0, "bench container exited with {}", exit.code);
+    Ok(())
+}
+
+/// The same with bare bollard calls.
+async fn through_bollard(d: &bollard::Docker, run: &str, i: usize) -> anyhow::Result<()> {
+    let opts = CreateContainerOptionsBuilder::default()
+        .name(&format!("berth-bench-raw-{run}-{i}"))
+        .build();
+    let id = d.create_container(Some(opts), body(run)).await?.id;
+    d.start_container(&id, None::<StartContainerOptions>).await?;
+    let wait = WaitContainerOptionsBuilder::default().condition("not-running").build();
+    let code = match d.wait_container(&id, Some(wait)).next().await {
+        Some(Ok(r)) => r.status_code,
+        Some(Err(BollardError::DockerContainerWaitError { code, .. })) => code,
+        Some(Err(e)) => return Err(e.into()),
+        None => -1,
+    };
+    d.remove_container(&id, Some(RemoveContainerOptionsBuilder::default().force(true).build()))
+        .await?;
+    anyhow::ensure!(code == 0, "bench container exited with {code}");
+    Ok(())
+}
+
+async fn timed<F, Fut>(n: usize, concurrency: usize, f: F) -> anyhow::Result<Duration>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let t0 = Instant::now();
+    let results: Vec<anyhow::Result<()>> =
+        stream::iter(0..n).map(f).buffer_unordered(concurrency).collect().await;
+    let elapsed = t0.elapsed();
+    results.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
+    Ok(elapsed)
+}
+
+async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
+    let client = crate::docker::connect(args.endpoint.as_deref()).await?;
+    let rootfs = image::Rootfs::for_binary(&image::workload_binary()?)?;
+    image::ensure_workload_image(&client, &rootfs).await?;
+    let run = format!("bench-{}", crate::docker::new_run_id());
+    let result = measure(&client, &run, &args).await;
+    // Whatever happened, leave nothing behind.
+    if let Ok(found) = cleanup::find(&client, Some(&run), false).await {
+        cleanup::remove(&client, &found).await;
+    }
+    let (berth, raw) = result?;
+    let ratio = berth.as_secs_f64() / raw.as_secs_f64();
+    let n = args.containers as f64;
+    if args.format == "json" {
+        let v = serde_json::json!({
+            "containers": args.containers,
+            "concurrency": args.concurrency,
+            "endpoint": client.endpoint(),
+            "berth_seconds": berth.as_secs_f64(),
+            "raw_seconds": raw.as_secs_f64(),
+            "ratio": ratio,
+            "berth_containers_per_second": n / berth.as_secs_f64(),
+            "raw_containers_per_second": n / raw.as_secs_f64(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "{} containers at concurrency {} (create, start, wait, remove) on {}",
+            args.containers,
+            args.concurrency,
+            client.endpoint()
+        );
+        println!("  berth : {:>7.3} s  ({:.1}/s)", berth.as_secs_f64(), n / berth.as_secs_f64());
+        println!("  raw   : {:>7.3} s  ({:.1}/s)", raw.as_secs_f64(), n / raw.as_secs_f64());
+        println!("  ratio : {ratio:.3} (target ≤ 1.10)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Warm-up, then raw and berth halves interleaved (raw, berth, raw, berth) so drift in the
+/// daemon's speed hits both sides alike. Returns (berth, raw) totals.
+async fn measure(
+    client: &DockerClient,
+    run: &str,
+    args: &Args,
+) -> anyhow::Result<(Duration, Duration)> {
+    let docker = client.raw().clone();
+    timed(args.concurrency, args.concurrency, |i| through_bollard(&docker, run, 1_000_000 + i))
+        .await?;
+    let half = args.containers / 2;
+    let rest = args.containers - half;
+    let mut raw = Duration::ZERO;
+    let mut berth = Duration::ZERO;
+    for (k, n) in [half, rest].into_iter().enumerate() {
+        let base = k * args.containers;
+        raw += timed(n, args.concurrency, |i| through_bollard(&docker, run, base + i)).await?;
+        berth += timed(n, args.concurrency, |i| through_berth(client, run, base + i)).await?;
+    }
+    Ok((berth, raw))
 }
