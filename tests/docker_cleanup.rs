@@ -21,7 +21,7 @@ async fn cleanup_removes_only_labelled_things() {
     };
     let net = format!("berth-{}-net", guard.run);
     c.ensure_network(&net, labels::base(&guard.run, "network")).await.unwrap();
-    let mk = |name: String, labels: HashMap<String, String>, network: String| ContainerCreateBody {
+    let mk = |labels: HashMap<String, String>, network: String| ContainerCreateBody {
         image: Some(WORKLOAD_IMAGE.to_string()),
         entrypoint: Some(vec![WORKLOAD_PATH.to_string()]),
         cmd: Some(vec!["sleep".into(), "60".into()]),
@@ -30,24 +30,16 @@ async fn cleanup_removes_only_labelled_things() {
         ..Default::default()
     };
     let ours = c
-        .create(
-            &format!("{}-ours", guard.run),
-            mk(String::new(), labels::base(&guard.run, "test"), net.clone()),
-        )
+        .create(&format!("{}-ours", guard.run), mk(labels::base(&guard.run, "test"), net.clone()))
         .await
         .unwrap();
     c.start(&ours).await.unwrap();
     // Not berth's: same run label but no managed label, and no labels at all.
     let not_managed = HashMap::from([(labels::RUN.to_string(), guard.run.clone())]);
-    let foreign1 = c
-        .create(&format!("{}-foreign1", guard.run), mk(String::new(), not_managed, "none".into()))
-        .await
-        .unwrap();
+    let foreign1 =
+        c.create(&format!("{}-foreign1", guard.run), mk(not_managed, "none".into())).await.unwrap();
     let foreign2 = c
-        .create(
-            &format!("{}-foreign2", guard.run),
-            mk(String::new(), HashMap::new(), "none".into()),
-        )
+        .create(&format!("{}-foreign2", guard.run), mk(HashMap::new(), "none".into()))
         .await
         .unwrap();
     let foreign_net = format!("{}-foreign-net", guard.run);
