@@ -144,7 +144,7 @@ pub fn parse_duration(input: &str) -> Result<SimDuration, DurationError> {
         };
         total_ms += value * factor;
     }
-    if !total_ms.is_finite() || total_ms < 0.0 || total_ms > 1.0e15 {
+    if !total_ms.is_finite() || !(0.0..=1.0e15).contains(&total_ms) {
         return Err(err());
     }
     Ok(SimDuration(total_ms.round() as u64))

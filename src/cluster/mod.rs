@@ -1,6 +1,8 @@
 //! Cluster files (`clusters/*.toml`): the ECS hosts, their prices, and the latencies that shape
 //! a run in either mode. See `docs/file-formats.md`.
 
+pub(crate) mod tomlerr;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;
