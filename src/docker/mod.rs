@@ -19,6 +19,7 @@ pub mod client;
 pub mod connect;
 pub mod image;
 pub mod labels;
+pub mod runtime;
 pub mod spec;
 pub mod usage;
 

@@ -86,3 +86,107 @@ impl Drop for ForeignGuard {
         }
     }
 }
+
+pub mod model {
+    //! Small builders for clusters and task definitions (the file parsers are other modules').
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use berth::cluster::{Cluster, EcsSettings, FargateSettings, HostSpec};
+    use berth::placement::HostId;
+    use berth::taskdef::model::*;
+    use berth::time::SimDuration;
+    use rust_decimal_macros::dec;
+
+    pub fn container(name: &str, image: &str, command: &[&str]) -> ContainerDefinition {
+        ContainerDefinition {
+            name: name.into(),
+            image: image.into(),
+            cpu_units: 128,
+            memory_mib: None,
+            memory_reservation_mib: Some(64),
+            essential: true,
+            command: (!command.is_empty()).then(|| command.iter().map(|s| s.to_string()).collect()),
+            entry_point: None,
+            environment: vec![],
+            port_mappings: vec![],
+            health_check: None,
+            depends_on: vec![],
+            start_timeout_s: None,
+            stop_timeout_s: Some(2),
+            links: vec![],
+            docker_labels: BTreeMap::new(),
+            user: None,
+            working_directory: None,
+            privileged: false,
+            readonly_root_filesystem: false,
+            gpu_count: 0,
+            ulimits: vec![],
+            mount_points: vec![],
+            volumes_from: vec![],
+            log_driver: None,
+        }
+    }
+
+    pub fn taskdef(
+        family: &str,
+        network: NetworkMode,
+        containers: Vec<ContainerDefinition>,
+    ) -> TaskDefinition {
+        TaskDefinition {
+            family: family.into(),
+            revision: None,
+            task_role_arn: None,
+            execution_role_arn: None,
+            network_mode: network,
+            requires_compatibilities: vec![],
+            cpu_units: Some(256),
+            memory_mib: Some(512),
+            runtime_platform: RuntimePlatform::default(),
+            ephemeral_storage_gib: None,
+            placement_constraints: vec![],
+            pid_mode: None,
+            ipc_mode: None,
+            containers,
+            volumes: vec![],
+            tags: vec![],
+        }
+    }
+
+    /// `hosts` m5.large-like hosts; `docker` names each host's engine (None = default).
+    pub fn cluster(hosts: u32, docker: impl Fn(u32) -> Option<String>) -> Arc<Cluster> {
+        Arc::new(Cluster {
+            name: "demo".into(),
+            region: "us-east-1".into(),
+            hosts: (0..hosts)
+                .map(|i| HostSpec {
+                    id: HostId(i),
+                    instance_id: format!("i-{:016x}", i + 1),
+                    group: 0,
+                    instance_type: "m5.large".into(),
+                    vcpu: 2,
+                    memory_mib: 8192,
+                    arch: CpuArch::X86_64,
+                    os: OsFamily::Linux,
+                    zone: if i % 2 == 0 { "us-east-1a".into() } else { "us-east-1b".into() },
+                    attributes: BTreeMap::new(),
+                    usd_per_hour: dec!(0.096),
+                    docker: docker(i),
+                })
+                .collect(),
+            ecs: EcsSettings {
+                reserved_memory_mib: 0,
+                placement_strategy: vec![],
+                image_pull: SimDuration::from_secs(10),
+                container_start: SimDuration::from_secs(1),
+            },
+            fargate: FargateSettings {
+                provisioning: SimDuration::from_secs(20),
+                image_pull: SimDuration::from_secs(10),
+                container_start: SimDuration::from_secs(1),
+                spot: false,
+            },
+            extra_costs: vec![],
+        })
+    }
+}
