@@ -1,7 +1,10 @@
 //! Cluster files (`clusters/*.toml`): the ECS hosts, their prices, and the latencies that shape
-//! a run in either mode. See `docs/file-formats.md`.
+//! a run in either mode. See `docs/cluster-files.md` for the format, key by key.
 
+mod parse;
 pub(crate) mod tomlerr;
+
+pub use parse::{load, load_with, parse_str, parse_strategy_arg, Defaults};
 
 use std::collections::BTreeMap;
 
@@ -45,6 +48,8 @@ pub struct HostSpec {
     pub usd_per_hour: Usd,
     /// Docker engine endpoint for the real runtime; `None` means the default local engine.
     pub docker: Option<String>,
+    /// GPUs the host registers (0 for the catalog's types).
+    pub gpus: u32,
 }
 
 impl HostSpec {

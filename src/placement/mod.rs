@@ -7,9 +7,23 @@
 //! Data types of the placement contract live here; the `Placer` (indexes, strategies,
 //! constraint language) is built in the submodules.
 
+pub mod fargate;
+pub mod placer;
+pub mod query;
+
 use serde::{Deserialize, Serialize};
 
 use crate::taskdef::model::{CpuArch, OsFamily};
+
+pub use fargate::{fargate_fit, FargateFit, FargateRefusal};
+pub use placer::{HostUsage, Placer, DEFAULT_RESERVED_TCP_PORTS};
+pub use query::{Expr, QueryError};
+
+/// Checks a cluster query language expression (for `memberOf`) without a cluster, e.g. when a
+/// task definition is validated. The error names the column.
+pub fn validate_expression(expr: &str) -> Result<(), QueryError> {
+    Expr::parse(expr).map(|_| ())
+}
 
 /// Index of a host in its cluster (`Cluster::hosts`), stable for the whole run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -86,6 +100,9 @@ pub enum FailureReason {
     /// No host of the task's OS and CPU architecture.
     #[serde(rename = "ATTRIBUTE")]
     Attribute,
+    /// The only hosts that would fit have their agent disconnected.
+    #[serde(rename = "AGENT")]
+    Agent,
     #[serde(rename = "MemberOf")]
     MemberOf,
     #[serde(rename = "DistinctInstance")]
@@ -104,6 +121,7 @@ impl FailureReason {
             FailureReason::Ports => "RESOURCE:PORTS",
             FailureReason::Gpu => "RESOURCE:GPU",
             FailureReason::Attribute => "ATTRIBUTE",
+            FailureReason::Agent => "AGENT",
             FailureReason::MemberOf => "MemberOf",
             FailureReason::DistinctInstance => "DistinctInstance",
             FailureReason::NoInstances => "NO_INSTANCES",

@@ -125,7 +125,7 @@ pub(crate) fn parse_os(s: &str) -> Option<OsFamily> {
     }
 }
 
-pub(crate) fn parse_arch(s: &str) -> Option<CpuArch> {
+pub fn parse_arch(s: &str) -> Option<CpuArch> {
     match s.to_ascii_lowercase().as_str() {
         "x86_64" | "x86-64" | "amd64" | "x86" => Some(CpuArch::X86_64),
         "arm64" | "aarch64" | "arm" | "graviton" => Some(CpuArch::Arm64),

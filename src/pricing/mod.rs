@@ -25,7 +25,7 @@ use crate::taskdef::fargate::FargateSize;
 use crate::taskdef::model::{CpuArch, OsFamily};
 use crate::time::SimDuration;
 
-pub use file::parse_price_file;
+pub use file::{parse_arch as parse_arch_word, parse_price_file};
 
 /// Where a figure comes from, shown in reports and docs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]

@@ -192,6 +192,31 @@ pub struct Volume {
 }
 
 impl TaskDefinition {
+    /// A definition with ECS's defaults: bridge mode, Linux x86_64, no task-level size, no
+    /// revision. For building definitions in code and tests; files go through
+    /// [`super::parse_str`] and code-built ones can be checked with
+    /// [`super::validate::validate_model`].
+    pub fn new(family: impl Into<String>, containers: Vec<ContainerDefinition>) -> Self {
+        TaskDefinition {
+            family: family.into(),
+            revision: None,
+            task_role_arn: None,
+            execution_role_arn: None,
+            network_mode: NetworkMode::Bridge,
+            requires_compatibilities: Vec::new(),
+            cpu_units: None,
+            memory_mib: None,
+            runtime_platform: RuntimePlatform::default(),
+            ephemeral_storage_gib: None,
+            placement_constraints: Vec::new(),
+            pid_mode: None,
+            ipc_mode: None,
+            containers,
+            volumes: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+
     /// `family:revision`, or just the family when the definition is not registered yet.
     pub fn family_revision(&self) -> String {
         match self.revision {
@@ -214,5 +239,67 @@ impl TaskDefinition {
     pub fn requires_ec2(&self) -> bool {
         self.requires_compatibilities.is_empty()
             || self.requires_compatibilities.contains(&Compatibility::Ec2)
+    }
+}
+
+impl ContainerDefinition {
+    /// A container with ECS's defaults: essential, cpu 0, no memory limits, nothing else set.
+    pub fn new(name: impl Into<String>, image: impl Into<String>) -> Self {
+        ContainerDefinition {
+            name: name.into(),
+            image: image.into(),
+            cpu_units: 0,
+            memory_mib: None,
+            memory_reservation_mib: None,
+            essential: true,
+            command: None,
+            entry_point: None,
+            environment: Vec::new(),
+            port_mappings: Vec::new(),
+            health_check: None,
+            depends_on: Vec::new(),
+            start_timeout_s: None,
+            stop_timeout_s: None,
+            links: Vec::new(),
+            docker_labels: BTreeMap::new(),
+            user: None,
+            working_directory: None,
+            privileged: false,
+            readonly_root_filesystem: false,
+            gpu_count: 0,
+            ulimits: Vec::new(),
+            mount_points: Vec::new(),
+            volumes_from: Vec::new(),
+            log_driver: None,
+        }
+    }
+}
+
+impl HealthCheck {
+    /// A health check with ECS's defaults: every 30 s, 5 s timeout, 3 retries, no start period.
+    pub fn new(command: Vec<String>) -> Self {
+        HealthCheck { command, interval_s: 30, timeout_s: 5, retries: 3, start_period_s: 0 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constructors_match_what_the_parser_makes() {
+        let mut c = ContainerDefinition::new("app", "berth/workload:latest");
+        c.memory_mib = Some(128);
+        let built = TaskDefinition::new("web", vec![c]);
+        let (parsed, _) = super::super::parse_str(
+            "t",
+            r#"{"family": "web", "containerDefinitions": [
+                {"name": "app", "image": "berth/workload:latest", "memory": 128}]}"#,
+        )
+        .unwrap();
+        assert_eq!(built, parsed);
+        assert!(super::super::validate::validate_model(&built).is_empty());
+        let hc = HealthCheck::new(vec!["CMD".into(), "true".into()]);
+        assert_eq!((hc.interval_s, hc.timeout_s, hc.retries, hc.start_period_s), (30, 5, 3, 0));
     }
 }

@@ -1,0 +1,1095 @@
+//! The placer: per-host bookkeeping, the indexes that make a placement cheap, and ECS's pipeline
+//! (resources and ports → constraints → strategies chained in order → pick).
+//!
+//! # Semantics
+//! Among the hosts that pass every check, the strategies are applied in order, each keeping the
+//! hosts that are best for it among those the previous ones kept:
+//! - `binpack(cpu|memory)`: least remaining of that resource;
+//! - `spread(instanceId)`: fewest tasks of the request's group on the host;
+//! - `spread(attribute:X)`: fewest tasks of the group on hosts sharing the host's value of X
+//!   (hosts without X form one more value);
+//! - `random`: one of the remaining hosts, uniformly, from the RNG passed in.
+//!
+//! Hosts still tied at the end are decided by the lowest host id, so that every strategy but
+//! `random` is deterministic. This is exactly a lexicographic minimum of (key₁, key₂, …, id),
+//! which is what [`Placer::place_scan`] computes by looking at every host; [`Placer::place`]
+//! computes the same answer from indexes.
+//!
+//! # Indexes
+//! - `mem_index` / `cpu_index`: `(remaining, host)` ordered sets of the *eligible* hosts, for
+//!   binpack. A host is eligible when its agent is connected and it can still fit the smallest
+//!   demand seen so far (the `floor`); exhausted hosts leave the index, so a scan never wades
+//!   through hosts whose CPU is gone but whose memory is not (performance.md §1.7's pitfall).
+//!   The floor only goes down, in power-of-two steps, so indexes are rebuilt a few times at most.
+//! - Per attribute used by `spread(attribute:X)`: the hosts of each value, with their own
+//!   binpack indexes, and per group the task count of each value.
+//! - Per group used by `spread(instanceId)`: `(tasks of the group, host)` over all hosts.
+//! - `memberOf` expressions are compiled once. One that only reads attributes is evaluated once
+//!   per *class* of hosts (hosts with equal attributes), one that reads `ec2InstanceId` once per
+//!   host; only `task:group` / `runningTasksCount` / `agentConnected` are evaluated per check.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rand::Rng;
+
+use super::query::{Expr, HostFacts, QueryError};
+use super::{
+    BinpackField, ConstraintSpec, Demand, FailureReason, HostId, PlacementFailure,
+    PlacementRequest, SpreadField, StrategyRule,
+};
+use crate::cluster::{Cluster, HostSpec};
+use crate::taskdef::model::{CpuArch, OsFamily};
+
+/// Ports the ECS agent reserves on every Linux host (`ECS_RESERVED_PORTS`).
+pub const DEFAULT_RESERVED_TCP_PORTS: [u16; 5] = [22, 2375, 2376, 51678, 51679];
+
+/// What a host has left, for reports and the live view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostUsage {
+    pub id: HostId,
+    pub registered_cpu_units: u32,
+    pub registered_memory_mib: u32,
+    pub remaining_cpu_units: u32,
+    pub remaining_memory_mib: u32,
+    pub running_tasks: u32,
+    /// Static host ports in use by tasks (reserved ports not included).
+    pub tcp_ports_in_use: Vec<u16>,
+    pub udp_ports_in_use: Vec<u16>,
+    pub agent_connected: bool,
+}
+
+#[derive(Debug, Clone)]
+struct HostState {
+    reg_cpu: u32,
+    reg_mem: u32,
+    cpu: u32,
+    mem: u32,
+    gpus: u32,
+    /// Ports held: reserved ones and those of running tasks, sorted.
+    tcp: Vec<u16>,
+    udp: Vec<u16>,
+    reserved_tcp: usize,
+    running: u32,
+    connected: bool,
+    os: OsFamily,
+    arch: CpuArch,
+    class: u32,
+    /// (group id, tasks of that group here), only groups with tasks.
+    groups: Vec<(u32, u32)>,
+    eligible: bool,
+}
+
+/// A compiled memberOf expression and its cached answers.
+#[derive(Debug)]
+struct Compiled {
+    text: String,
+    expr: Expr,
+    cache: Cache,
+}
+
+#[derive(Debug)]
+enum Cache {
+    PerClass(Vec<bool>),
+    PerHost(Vec<bool>),
+    Dynamic,
+}
+
+/// Hosts grouped by the value of one attribute, for spread(attribute:X).
+#[derive(Debug)]
+struct Partition {
+    /// Value index per host class (`values.len()` − 1 is "no value" if present).
+    value_of_class: Vec<u32>,
+    values: Vec<Option<String>>,
+    /// Eligible hosts of each value by (remaining, host).
+    mem: Vec<BTreeSet<(u32, u32)>>,
+    cpu: Vec<BTreeSet<(u32, u32)>>,
+    /// All hosts of each value, by id.
+    hosts: Vec<Vec<u32>>,
+}
+
+#[derive(Debug, Default)]
+struct Group {
+    per_host: HashMap<u32, u32>,
+    /// (count, host) over all hosts, built on first spread(instanceId) for the group.
+    by_count: Option<BTreeSet<(u32, u32)>>,
+    /// Tasks of the group per value of each spread attribute.
+    value_counts: HashMap<String, Vec<u32>>,
+}
+
+/// The state of placement over one cluster.
+#[derive(Debug)]
+pub struct Placer {
+    hosts: Vec<HostState>,
+    instance_ids: Vec<String>,
+    /// Attributes (built-in `ecs.*` and custom) of each host class.
+    classes: Vec<BTreeMap<String, String>>,
+    class_label: Vec<String>,
+    exprs: HashMap<String, Compiled>,
+    group_ids: HashMap<String, u32>,
+    group_names: Vec<String>,
+    groups: Vec<Group>,
+    partitions: HashMap<String, Partition>,
+    mem_index: BTreeSet<(u32, u32)>,
+    cpu_index: BTreeSet<(u32, u32)>,
+    /// Eligible hosts, for random sampling, with each host's position in it.
+    eligible: Vec<u32>,
+    eligible_pos: Vec<u32>,
+    floor_cpu: u32,
+    floor_mem: u32,
+    default_strategy: Vec<StrategyRule>,
+}
+
+const NOT_ELIGIBLE: u32 = u32::MAX;
+const RANDOM_ONLY: &[StrategyRule] = &[StrategyRule::Random];
+
+/// Why one host was passed over, in ECS's pipeline order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Check {
+    Platform,
+    Agent,
+    Cpu,
+    Memory,
+    Ports,
+    Gpu,
+    DistinctInstance,
+    MemberOf(usize),
+}
+
+impl Check {
+    fn stage(self) -> usize {
+        match self {
+            Check::Platform => 0,
+            Check::Agent => 1,
+            Check::Cpu => 2,
+            Check::Memory => 3,
+            Check::Ports => 4,
+            Check::Gpu => 5,
+            Check::DistinctInstance => 6,
+            Check::MemberOf(i) => 7 + i,
+        }
+    }
+}
+
+/// A request's constraints, resolved against the compiled expressions.
+struct Ctx<'a> {
+    req: &'a PlacementRequest,
+    group: Option<u32>,
+    distinct: bool,
+    member_of: Vec<&'a Compiled>,
+}
+
+struct View<'a> {
+    p: &'a Placer,
+    h: u32,
+}
+
+impl HostFacts for View<'_> {
+    fn attribute(&self, name: &str) -> Option<&str> {
+        self.p.classes[self.p.hosts[self.h as usize].class as usize].get(name).map(String::as_str)
+    }
+    fn instance_id(&self) -> &str {
+        &self.p.instance_ids[self.h as usize]
+    }
+    fn agent_connected(&self) -> bool {
+        self.p.hosts[self.h as usize].connected
+    }
+    fn running_tasks_count(&self) -> u32 {
+        self.p.hosts[self.h as usize].running
+    }
+    fn runs_group(&self, pred: &dyn Fn(&str) -> bool) -> bool {
+        self.p.hosts[self.h as usize]
+            .groups
+            .iter()
+            .any(|&(g, n)| n > 0 && pred(&self.p.group_names[g as usize]))
+    }
+}
+
+/// The built-in attributes ECS gives a container instance (ecs-semantics.md §3.1).
+pub fn builtin_attributes(h: &HostSpec) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    m.insert("ecs.instance-type".into(), h.instance_type.clone());
+    m.insert("ecs.availability-zone".into(), h.zone.clone());
+    m.insert(
+        "ecs.os-type".into(),
+        match h.os {
+            OsFamily::Linux => "linux",
+            OsFamily::Windows => "windows",
+        }
+        .into(),
+    );
+    m.insert(
+        "ecs.os-family".into(),
+        match h.os {
+            OsFamily::Linux => "LINUX",
+            OsFamily::Windows => "WINDOWS_SERVER_2022_CORE",
+        }
+        .into(),
+    );
+    m.insert(
+        "ecs.cpu-architecture".into(),
+        match h.arch {
+            CpuArch::X86_64 => "x86_64",
+            CpuArch::Arm64 => "arm64",
+        }
+        .into(),
+    );
+    m
+}
+
+impl Placer {
+    /// A placer for `cluster`'s hosts, all connected and empty. Registered memory is the host's
+    /// memory less `ecs.reserved_memory_mib`; registered CPU is vCPU × 1024.
+    pub fn new(cluster: &Cluster) -> Placer {
+        let mut class_ids: HashMap<BTreeMap<String, String>, u32> = HashMap::new();
+        let mut classes = Vec::new();
+        let mut class_label = Vec::new();
+        let mut hosts = Vec::with_capacity(cluster.hosts.len());
+        let mut instance_ids = Vec::with_capacity(cluster.hosts.len());
+        for h in &cluster.hosts {
+            let mut attrs = builtin_attributes(h);
+            for (k, v) in &h.attributes {
+                attrs.insert(k.clone(), v.clone());
+            }
+            let next = classes.len() as u32;
+            let class = *class_ids.entry(attrs.clone()).or_insert_with(|| {
+                class_label.push(format!("{}, {}", h.instance_type, h.zone));
+                classes.push(attrs);
+                next
+            });
+            let reg_mem = h.memory_mib.saturating_sub(cluster.ecs.reserved_memory_mib);
+            let reg_cpu = h.registered_cpu_units();
+            hosts.push(HostState {
+                reg_cpu,
+                reg_mem,
+                cpu: reg_cpu,
+                mem: reg_mem,
+                gpus: h.gpus,
+                tcp: DEFAULT_RESERVED_TCP_PORTS.to_vec(),
+                udp: Vec::new(),
+                reserved_tcp: DEFAULT_RESERVED_TCP_PORTS.len(),
+                running: 0,
+                connected: true,
+                os: h.os,
+                arch: h.arch,
+                class,
+                groups: Vec::new(),
+                eligible: false,
+            });
+            instance_ids.push(h.instance_id.clone());
+        }
+        let n = hosts.len();
+        Placer {
+            hosts,
+            instance_ids,
+            classes,
+            class_label,
+            exprs: HashMap::new(),
+            group_ids: HashMap::new(),
+            group_names: Vec::new(),
+            groups: Vec::new(),
+            partitions: HashMap::new(),
+            mem_index: BTreeSet::new(),
+            cpu_index: BTreeSet::new(),
+            eligible: Vec::new(),
+            eligible_pos: vec![NOT_ELIGIBLE; n],
+            // Nothing is indexed until the first request sets the floor.
+            floor_cpu: u32::MAX,
+            floor_mem: u32::MAX,
+            default_strategy: cluster.ecs.placement_strategy.clone(),
+        }
+    }
+
+    pub fn host_count(&self) -> usize {
+        self.hosts.len()
+    }
+
+    /// Checks a memberOf expression and compiles it for later placements.
+    pub fn compile(&mut self, expr: &str) -> Result<(), QueryError> {
+        if self.exprs.contains_key(expr) {
+            return Ok(());
+        }
+        let parsed = Expr::parse(expr)?;
+        let cache = if parsed.is_static() {
+            Cache::PerClass(
+                (0..self.classes.len())
+                    .map(|c| {
+                        let h = self.hosts.iter().position(|s| s.class == c as u32).unwrap_or(0);
+                        parsed.eval(&View { p: self, h: h as u32 })
+                    })
+                    .collect(),
+            )
+        } else if parsed.is_per_host_static() {
+            Cache::PerHost(
+                (0..self.hosts.len() as u32).map(|h| parsed.eval(&View { p: self, h })).collect(),
+            )
+        } else {
+            Cache::Dynamic
+        };
+        self.exprs
+            .insert(expr.to_string(), Compiled { text: expr.to_string(), expr: parsed, cache });
+        Ok(())
+    }
+
+    /// What a host has left.
+    pub fn usage(&self, id: HostId) -> HostUsage {
+        let h = &self.hosts[id.0 as usize];
+        HostUsage {
+            id,
+            registered_cpu_units: h.reg_cpu,
+            registered_memory_mib: h.reg_mem,
+            remaining_cpu_units: h.cpu,
+            remaining_memory_mib: h.mem,
+            running_tasks: h.running,
+            tcp_ports_in_use: h
+                .tcp
+                .iter()
+                .copied()
+                .filter(|p| !DEFAULT_RESERVED_TCP_PORTS.contains(p))
+                .collect(),
+            udp_ports_in_use: h.udp.clone(),
+            agent_connected: h.connected,
+        }
+    }
+
+    /// Every host's usage, in host order.
+    pub fn usages(&self) -> impl Iterator<Item = HostUsage> + '_ {
+        (0..self.hosts.len() as u32).map(|h| self.usage(HostId(h)))
+    }
+
+    /// Tasks of `group` on a host.
+    pub fn group_count(&self, id: HostId, group: &str) -> u32 {
+        self.group_ids
+            .get(group)
+            .and_then(|g| self.groups[*g as usize].per_host.get(&id.0).copied())
+            .unwrap_or(0)
+    }
+
+    /// Marks a host's agent as connected or not; a disconnected host takes no new tasks
+    /// (ECS's `AGENT` reason) but keeps the ones it runs.
+    pub fn set_agent_connected(&mut self, id: HostId, connected: bool) {
+        let h = id.0;
+        self.hosts[h as usize].connected = connected;
+        self.refresh_eligibility(h);
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Placing and releasing
+    // -----------------------------------------------------------------------------------------
+
+    /// Places one task: picks a host with ECS's pipeline and reserves the task's resources,
+    /// ports and group membership on it.
+    pub fn place<R: Rng + ?Sized>(
+        &mut self,
+        req: &PlacementRequest,
+        rng: &mut R,
+    ) -> Result<HostId, PlacementFailure> {
+        self.prepare(req)?;
+        let chosen = {
+            let ctx = self.ctx(req);
+            self.select_indexed(&ctx, rng)
+        };
+        match chosen {
+            Some(h) => {
+                self.reserve(h, req);
+                Ok(HostId(h))
+            }
+            None => Err(self.explain(req)),
+        }
+    }
+
+    /// The same decision as [`Placer::place`] by checking every host (no indexes): the
+    /// reference the indexed path is tested against, and the benchmark's baseline.
+    pub fn place_scan<R: Rng + ?Sized>(
+        &mut self,
+        req: &PlacementRequest,
+        rng: &mut R,
+    ) -> Result<HostId, PlacementFailure> {
+        self.prepare(req)?;
+        let chosen = {
+            let ctx = self.ctx(req);
+            let cands: Vec<u32> =
+                (0..self.hosts.len() as u32).filter(|&h| self.check(h, &ctx).is_ok()).collect();
+            self.refine(cands, self.rules(req), &ctx, rng)
+        };
+        match chosen {
+            Some(h) => {
+                self.reserve(h, req);
+                Ok(HostId(h))
+            }
+            None => Err(self.explain(req)),
+        }
+    }
+
+    /// Places a task on one given host if it fits there (ECS's StartTask, or restoring state).
+    pub fn place_on(&mut self, id: HostId, req: &PlacementRequest) -> Result<(), PlacementFailure> {
+        self.prepare(req)?;
+        let res = {
+            let ctx = self.ctx(req);
+            self.check(id.0, &ctx)
+        };
+        match res {
+            Ok(()) => {
+                self.reserve(id.0, req);
+                Ok(())
+            }
+            Err(_) => {
+                let mut f = self.explain_hosts(req, &[id.0]);
+                f.explanation =
+                    format!("cannot place on {}: {}", self.host_label(id.0), f.explanation);
+                Err(f)
+            }
+        }
+    }
+
+    /// Gives back what a task placed on `id` with `req` held (when it stops).
+    pub fn release(&mut self, id: HostId, req: &PlacementRequest) {
+        let h = id.0;
+        let gid = self.group_id(&req.group);
+        self.unindex_resources(h);
+        {
+            let s = &mut self.hosts[h as usize];
+            s.cpu = (s.cpu + req.demand.cpu_units).min(s.reg_cpu);
+            s.mem = (s.mem + req.demand.memory_mib).min(s.reg_mem);
+            s.gpus += req.demand.gpus;
+            for p in &req.demand.tcp_ports {
+                if let Ok(i) = s.tcp[s.reserved_tcp..].binary_search(p) {
+                    s.tcp.remove(s.reserved_tcp + i);
+                }
+            }
+            for p in &req.demand.udp_ports {
+                if let Ok(i) = s.udp.binary_search(p) {
+                    s.udp.remove(i);
+                }
+            }
+            s.running = s.running.saturating_sub(1);
+            if let Some(e) = s.groups.iter_mut().find(|e| e.0 == gid) {
+                e.1 = e.1.saturating_sub(1);
+            }
+            s.groups.retain(|e| e.1 > 0);
+        }
+        self.bump_group(gid, h, false);
+        self.index_resources(h);
+    }
+
+    /// The request's strategy, else the cluster's, else `random` (ECS's default for RunTask).
+    fn rules<'r>(&'r self, req: &'r PlacementRequest) -> &'r [StrategyRule] {
+        if !req.strategy.is_empty() {
+            &req.strategy
+        } else if !self.default_strategy.is_empty() {
+            &self.default_strategy
+        } else {
+            RANDOM_ONLY
+        }
+    }
+
+    /// Compiles the request's expressions, registers its group, lowers the floor if needed and
+    /// builds the indexes its strategies use.
+    fn prepare(&mut self, req: &PlacementRequest) -> Result<(), PlacementFailure> {
+        for c in &req.constraints {
+            if let ConstraintSpec::MemberOf(e) = c {
+                if let Err(err) = self.compile(e) {
+                    return Err(PlacementFailure {
+                        reason: FailureReason::MemberOf,
+                        closest_host: None,
+                        explanation: format!("invalid memberOf expression {e:?}: {err}"),
+                    });
+                }
+            }
+        }
+        let gid = self.group_id(&req.group);
+        let d = &req.demand;
+        if d.cpu_units < self.floor_cpu || d.memory_mib < self.floor_mem {
+            self.floor_cpu = self.floor_cpu.min(pow2_floor(d.cpu_units));
+            self.floor_mem = self.floor_mem.min(pow2_floor(d.memory_mib));
+            self.rebuild_indexes();
+        }
+        if !self.rules(req).iter().any(|r| matches!(r, StrategyRule::Spread(_))) {
+            return Ok(());
+        }
+        let rules: Vec<StrategyRule> = self.rules(req).to_vec();
+        for r in &rules {
+            match r {
+                StrategyRule::Spread(SpreadField::InstanceId)
+                    if self.groups[gid as usize].by_count.is_none() =>
+                {
+                    let g = &self.groups[gid as usize];
+                    let set = (0..self.hosts.len() as u32)
+                        .map(|h| (g.per_host.get(&h).copied().unwrap_or(0), h))
+                        .collect();
+                    self.groups[gid as usize].by_count = Some(set);
+                }
+                StrategyRule::Spread(SpreadField::Attribute(a)) => {
+                    self.ensure_partition(a);
+                    if !self.groups[gid as usize].value_counts.contains_key(a) {
+                        let part = &self.partitions[a];
+                        let mut counts = vec![0u32; part.values.len()];
+                        for (&h, &n) in &self.groups[gid as usize].per_host {
+                            counts[part.value_of_class[self.hosts[h as usize].class as usize]
+                                as usize] += n;
+                        }
+                        self.groups[gid as usize].value_counts.insert(a.clone(), counts);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn ctx<'a>(&'a self, req: &'a PlacementRequest) -> Ctx<'a> {
+        Ctx {
+            req,
+            group: self.group_ids.get(&req.group).copied(),
+            distinct: req.constraints.contains(&ConstraintSpec::DistinctInstance),
+            member_of: req
+                .constraints
+                .iter()
+                .filter_map(|c| match c {
+                    ConstraintSpec::MemberOf(e) => self.exprs.get(e),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+
+    fn group_id(&mut self, group: &str) -> u32 {
+        if let Some(g) = self.group_ids.get(group) {
+            return *g;
+        }
+        let g = self.group_names.len() as u32;
+        self.group_ids.insert(group.to_string(), g);
+        self.group_names.push(group.to_string());
+        self.groups.push(Group::default());
+        g
+    }
+
+    fn reserve(&mut self, h: u32, req: &PlacementRequest) {
+        let gid = self.group_id(&req.group);
+        self.unindex_resources(h);
+        {
+            let s = &mut self.hosts[h as usize];
+            s.cpu -= req.demand.cpu_units;
+            s.mem -= req.demand.memory_mib;
+            s.gpus -= req.demand.gpus;
+            for p in &req.demand.tcp_ports {
+                let i = s.tcp[s.reserved_tcp..].binary_search(p).unwrap_or_else(|i| i);
+                s.tcp.insert(s.reserved_tcp + i, *p);
+            }
+            for p in &req.demand.udp_ports {
+                let i = s.udp.binary_search(p).unwrap_or_else(|i| i);
+                s.udp.insert(i, *p);
+            }
+            s.running += 1;
+            match s.groups.iter_mut().find(|e| e.0 == gid) {
+                Some(e) => e.1 += 1,
+                None => s.groups.push((gid, 1)),
+            }
+        }
+        self.bump_group(gid, h, true);
+        self.index_resources(h);
+    }
+
+    fn bump_group(&mut self, gid: u32, h: u32, up: bool) {
+        let class = self.hosts[h as usize].class as usize;
+        let g = &mut self.groups[gid as usize];
+        let old = g.per_host.get(&h).copied().unwrap_or(0);
+        let new = if up { old + 1 } else { old.saturating_sub(1) };
+        if new == 0 {
+            g.per_host.remove(&h);
+        } else {
+            g.per_host.insert(h, new);
+        }
+        if let Some(set) = &mut g.by_count {
+            set.remove(&(old, h));
+            set.insert((new, h));
+        }
+        for (attr, counts) in g.value_counts.iter_mut() {
+            let v = self.partitions[attr].value_of_class[class] as usize;
+            counts[v] = if up { counts[v] + 1 } else { counts[v].saturating_sub(1) };
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Index maintenance
+    // -----------------------------------------------------------------------------------------
+
+    fn should_be_eligible(&self, h: u32) -> bool {
+        let s = &self.hosts[h as usize];
+        s.connected && s.cpu >= self.floor_cpu && s.mem >= self.floor_mem
+    }
+
+    fn unindex_resources(&mut self, h: u32) {
+        let s = &self.hosts[h as usize];
+        if !s.eligible {
+            return;
+        }
+        let (cpu, mem, class) = (s.cpu, s.mem, s.class as usize);
+        self.mem_index.remove(&(mem, h));
+        self.cpu_index.remove(&(cpu, h));
+        for p in self.partitions.values_mut() {
+            let v = p.value_of_class[class] as usize;
+            p.mem[v].remove(&(mem, h));
+            p.cpu[v].remove(&(cpu, h));
+        }
+        // Leave the sampling set too; index_resources puts it back.
+        let pos = self.eligible_pos[h as usize];
+        let last = *self.eligible.last().expect("eligible host is in the set");
+        self.eligible.swap_remove(pos as usize);
+        if last != h {
+            self.eligible_pos[last as usize] = pos;
+        }
+        self.eligible_pos[h as usize] = NOT_ELIGIBLE;
+        self.hosts[h as usize].eligible = false;
+    }
+
+    fn index_resources(&mut self, h: u32) {
+        if !self.should_be_eligible(h) {
+            return;
+        }
+        let s = &self.hosts[h as usize];
+        let (cpu, mem, class) = (s.cpu, s.mem, s.class as usize);
+        self.mem_index.insert((mem, h));
+        self.cpu_index.insert((cpu, h));
+        for p in self.partitions.values_mut() {
+            let v = p.value_of_class[class] as usize;
+            p.mem[v].insert((mem, h));
+            p.cpu[v].insert((cpu, h));
+        }
+        self.eligible_pos[h as usize] = self.eligible.len() as u32;
+        self.eligible.push(h);
+        self.hosts[h as usize].eligible = true;
+    }
+
+    fn refresh_eligibility(&mut self, h: u32) {
+        self.unindex_resources(h);
+        self.index_resources(h);
+    }
+
+    fn rebuild_indexes(&mut self) {
+        for h in 0..self.hosts.len() as u32 {
+            self.refresh_eligibility(h);
+        }
+    }
+
+    fn ensure_partition(&mut self, attr: &str) {
+        if self.partitions.contains_key(attr) {
+            return;
+        }
+        let mut values: Vec<Option<String>> = Vec::new();
+        let mut value_of_class = Vec::with_capacity(self.classes.len());
+        for c in &self.classes {
+            let v = c.get(attr).cloned();
+            let idx = match values.iter().position(|x| *x == v) {
+                Some(i) => i,
+                None => {
+                    values.push(v);
+                    values.len() - 1
+                }
+            };
+            value_of_class.push(idx as u32);
+        }
+        let n = values.len();
+        let mut part = Partition {
+            value_of_class,
+            values,
+            mem: vec![BTreeSet::new(); n],
+            cpu: vec![BTreeSet::new(); n],
+            hosts: vec![Vec::new(); n],
+        };
+        for (h, s) in self.hosts.iter().enumerate() {
+            let v = part.value_of_class[s.class as usize] as usize;
+            part.hosts[v].push(h as u32);
+            if s.eligible {
+                part.mem[v].insert((s.mem, h as u32));
+                part.cpu[v].insert((s.cpu, h as u32));
+            }
+        }
+        self.partitions.insert(attr.to_string(), part);
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Checks
+    // -----------------------------------------------------------------------------------------
+
+    /// The first check `h` fails for this request, in ECS's order, or Ok.
+    fn check(&self, h: u32, ctx: &Ctx) -> Result<(), Check> {
+        let s = &self.hosts[h as usize];
+        let d = &ctx.req.demand;
+        if s.os != ctx.req.os || s.arch != ctx.req.arch {
+            return Err(Check::Platform);
+        }
+        if !s.connected {
+            return Err(Check::Agent);
+        }
+        if s.cpu < d.cpu_units {
+            return Err(Check::Cpu);
+        }
+        if s.mem < d.memory_mib {
+            return Err(Check::Memory);
+        }
+        if !ports_free(&s.tcp, &d.tcp_ports) || !ports_free(&s.udp, &d.udp_ports) {
+            return Err(Check::Ports);
+        }
+        if s.gpus < d.gpus {
+            return Err(Check::Gpu);
+        }
+        if ctx.distinct {
+            if let Some(g) = ctx.group {
+                if s.groups.iter().any(|e| e.0 == g && e.1 > 0) {
+                    return Err(Check::DistinctInstance);
+                }
+            }
+        }
+        for (i, c) in ctx.member_of.iter().enumerate() {
+            let ok = match &c.cache {
+                Cache::PerClass(v) => v[s.class as usize],
+                Cache::PerHost(v) => v[h as usize],
+                Cache::Dynamic => c.expr.eval(&View { p: self, h }),
+            };
+            if !ok {
+                return Err(Check::MemberOf(i));
+            }
+        }
+        Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Strategies
+    // -----------------------------------------------------------------------------------------
+
+    /// The key a rule ranks `h` by (lower is better).
+    fn key(&self, rule: &StrategyRule, h: u32, ctx: &Ctx) -> u32 {
+        let s = &self.hosts[h as usize];
+        match rule {
+            StrategyRule::Binpack(BinpackField::Memory) => s.mem,
+            StrategyRule::Binpack(BinpackField::Cpu) => s.cpu,
+            StrategyRule::Spread(SpreadField::InstanceId) => match ctx.group {
+                Some(g) => s.groups.iter().find(|e| e.0 == g).map(|e| e.1).unwrap_or(0),
+                None => 0,
+            },
+            StrategyRule::Spread(SpreadField::Attribute(a)) => {
+                let (Some(g), Some(p)) = (ctx.group, self.partitions.get(a)) else { return 0 };
+                let v = p.value_of_class[s.class as usize] as usize;
+                self.groups[g as usize].value_counts.get(a).map(|c| c[v]).unwrap_or(0)
+            }
+            StrategyRule::Random => 0,
+        }
+    }
+
+    /// Applies `rules` in order to candidates sorted by host id: each keeps the best; random
+    /// picks one; the lowest id wins what is left.
+    fn refine<R: Rng + ?Sized>(
+        &self,
+        mut cands: Vec<u32>,
+        rules: &[StrategyRule],
+        ctx: &Ctx,
+        rng: &mut R,
+    ) -> Option<u32> {
+        for rule in rules {
+            if cands.len() <= 1 {
+                break;
+            }
+            if *rule == StrategyRule::Random {
+                return Some(cands[rng.random_range(0..cands.len())]);
+            }
+            let best = cands.iter().map(|&h| self.key(rule, h, ctx)).min()?;
+            cands.retain(|&h| self.key(rule, h, ctx) == best);
+        }
+        cands.first().copied()
+    }
+
+    /// The indexed path: the same answer as `place_scan`, looking at few hosts.
+    fn select_indexed<R: Rng + ?Sized>(&self, ctx: &Ctx, rng: &mut R) -> Option<u32> {
+        let rules = self.rules(ctx.req);
+        let d = &ctx.req.demand;
+        match rules.first() {
+            None | Some(StrategyRule::Random) => self.random_pick(ctx, rng),
+            Some(StrategyRule::Binpack(f)) => {
+                let (index, need) = match f {
+                    BinpackField::Memory => (&self.mem_index, d.memory_mib),
+                    BinpackField::Cpu => (&self.cpu_index, d.cpu_units),
+                };
+                self.scan_ordered(index.range((need, 0)..).copied(), &rules[1..], ctx, rng)
+            }
+            Some(StrategyRule::Spread(SpreadField::InstanceId)) => {
+                let g = ctx.group?;
+                let set = self.groups[g as usize].by_count.as_ref()?;
+                self.scan_ordered(set.iter().copied(), &rules[1..], ctx, rng)
+            }
+            Some(StrategyRule::Spread(SpreadField::Attribute(a))) => {
+                self.spread_attribute(a, &rules[1..], ctx, rng)
+            }
+        }
+    }
+
+    /// Walks hosts in (key, id) order; the first feasible one wins if no rule follows, else the
+    /// feasible hosts sharing its key go to the remaining rules.
+    fn scan_ordered<R: Rng + ?Sized>(
+        &self,
+        iter: impl Iterator<Item = (u32, u32)>,
+        rest: &[StrategyRule],
+        ctx: &Ctx,
+        rng: &mut R,
+    ) -> Option<u32> {
+        let mut ties: Vec<u32> = Vec::new();
+        let mut best_key = None;
+        for (k, h) in iter {
+            if let Some(b) = best_key {
+                if k != b {
+                    break;
+                }
+            }
+            if self.check(h, ctx).is_ok() {
+                if rest.is_empty() {
+                    return Some(h);
+                }
+                best_key = Some(k);
+                ties.push(h);
+            }
+        }
+        ties.sort_unstable();
+        self.refine(ties, rest, ctx, rng)
+    }
+
+    fn spread_attribute<R: Rng + ?Sized>(
+        &self,
+        attr: &str,
+        rest: &[StrategyRule],
+        ctx: &Ctx,
+        rng: &mut R,
+    ) -> Option<u32> {
+        let g = ctx.group?;
+        let part = self.partitions.get(attr)?;
+        let counts = self.groups[g as usize].value_counts.get(attr)?;
+        // Values by their task count; each level of equal counts is one tie set.
+        let mut order: Vec<u32> = (0..part.values.len() as u32).collect();
+        order.sort_by_key(|&v| (counts[v as usize], v));
+        let mut i = 0;
+        while i < order.len() {
+            let level = counts[order[i] as usize];
+            let mut j = i;
+            while j < order.len() && counts[order[j] as usize] == level {
+                j += 1;
+            }
+            let values = &order[i..j];
+            let found = match rest.first() {
+                None => values
+                    .iter()
+                    .filter_map(|&v| {
+                        part.hosts[v as usize].iter().copied().find(|&h| self.check(h, ctx).is_ok())
+                    })
+                    .min(),
+                Some(StrategyRule::Binpack(f)) if rest.len() == 1 => values
+                    .iter()
+                    .filter_map(|&v| {
+                        let (index, need) = match f {
+                            BinpackField::Memory => {
+                                (&part.mem[v as usize], ctx.req.demand.memory_mib)
+                            }
+                            BinpackField::Cpu => (&part.cpu[v as usize], ctx.req.demand.cpu_units),
+                        };
+                        index.range((need, 0)..).copied().find(|&(_, h)| self.check(h, ctx).is_ok())
+                    })
+                    .min()
+                    .map(|(_, h)| h),
+                Some(_) => {
+                    let mut cands: Vec<u32> = values
+                        .iter()
+                        .flat_map(|&v| part.hosts[v as usize].iter().copied())
+                        .filter(|&h| self.check(h, ctx).is_ok())
+                        .collect();
+                    cands.sort_unstable();
+                    self.refine(cands, rest, ctx, rng)
+                }
+            };
+            if found.is_some() {
+                return found;
+            }
+            i = j;
+        }
+        None
+    }
+
+    /// Uniform among feasible hosts: sample eligible hosts (rejection sampling keeps it
+    /// uniform), then fall back to collecting every feasible host.
+    fn random_pick<R: Rng + ?Sized>(&self, ctx: &Ctx, rng: &mut R) -> Option<u32> {
+        if self.eligible.is_empty() {
+            return None;
+        }
+        for _ in 0..64 {
+            let h = self.eligible[rng.random_range(0..self.eligible.len())];
+            if self.check(h, ctx).is_ok() {
+                return Some(h);
+            }
+        }
+        let cands: Vec<u32> =
+            self.eligible.iter().copied().filter(|&h| self.check(h, ctx).is_ok()).collect();
+        if cands.is_empty() {
+            None
+        } else {
+            Some(cands[rng.random_range(0..cands.len())])
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Explaining failures
+    // -----------------------------------------------------------------------------------------
+
+    fn host_label(&self, h: u32) -> String {
+        format!(
+            "{} ({})",
+            self.instance_ids[h as usize], self.class_label[self.hosts[h as usize].class as usize]
+        )
+    }
+
+    fn explain(&self, req: &PlacementRequest) -> PlacementFailure {
+        let all: Vec<u32> = (0..self.hosts.len() as u32).collect();
+        self.explain_hosts(req, &all)
+    }
+
+    /// ECS's reason for the host that got furthest through the pipeline, and counts per check.
+    fn explain_hosts(&self, req: &PlacementRequest, hosts: &[u32]) -> PlacementFailure {
+        if hosts.is_empty() {
+            return PlacementFailure {
+                reason: FailureReason::NoInstances,
+                closest_host: None,
+                explanation: "the cluster has no container instances".into(),
+            };
+        }
+        let ctx = self.ctx(req);
+        let d = &req.demand;
+        let mut counts: BTreeMap<Check, usize> = BTreeMap::new();
+        // (stage reached, -shortfall) is best for the closest host.
+        let mut closest: Option<(u32, Check, (usize, i64))> = None;
+        for &h in hosts {
+            let Err(c) = self.check(h, &ctx) else { continue };
+            *counts.entry(c).or_default() += 1;
+            let s = &self.hosts[h as usize];
+            let shortfall = match c {
+                Check::Cpu => (d.cpu_units - s.cpu) as i64,
+                Check::Memory => (d.memory_mib - s.mem) as i64,
+                _ => 0,
+            };
+            let score = (c.stage(), -shortfall);
+            if closest.as_ref().is_none_or(|(_, _, b)| score > *b) {
+                closest = Some((h, c, score));
+            }
+        }
+        let Some((ch, cc, _)) = closest else {
+            return PlacementFailure {
+                reason: FailureReason::NoInstances,
+                closest_host: None,
+                explanation: "every host fits; nothing to explain".into(),
+            };
+        };
+        let reason = match cc {
+            Check::Platform => FailureReason::Attribute,
+            Check::Agent => FailureReason::Agent,
+            Check::Cpu => FailureReason::Cpu,
+            Check::Memory => FailureReason::Memory,
+            Check::Ports => FailureReason::Ports,
+            Check::Gpu => FailureReason::Gpu,
+            Check::DistinctInstance => FailureReason::DistinctInstance,
+            Check::MemberOf(_) => FailureReason::MemberOf,
+        };
+        let os = |o: OsFamily| match o {
+            OsFamily::Linux => "linux",
+            OsFamily::Windows => "windows",
+        };
+        let arch = |a: CpuArch| match a {
+            CpuArch::X86_64 => "x86_64",
+            CpuArch::Arm64 => "arm64",
+        };
+        let parts: Vec<String> = counts
+            .iter()
+            .map(|(c, n)| {
+                let what = match c {
+                    Check::Platform => format!("not {}/{}", os(req.os), arch(req.arch)),
+                    Check::Agent => "agent disconnected".into(),
+                    Check::Cpu => "lacked CPU".into(),
+                    Check::Memory => "lacked memory".into(),
+                    Check::Ports => "had a required host port in use".into(),
+                    Check::Gpu => "lacked GPUs".into(),
+                    Check::DistinctInstance => {
+                        format!("already run a task of group {} (distinctInstance)", req.group)
+                    }
+                    Check::MemberOf(i) => {
+                        format!("removed by memberOf({})", ctx.member_of[*i].text)
+                    }
+                };
+                format!("{n} {what}")
+            })
+            .collect();
+        let s = &self.hosts[ch as usize];
+        let lacked = match cc {
+            Check::Platform => format!("is {}/{}", os(s.os), arch(s.arch)),
+            Check::Agent => "has its agent disconnected".into(),
+            Check::Cpu => format!("has {} CPU units free of the {} needed", s.cpu, d.cpu_units),
+            Check::Memory => format!("has {} MiB free of the {} MiB needed", s.mem, d.memory_mib),
+            Check::Ports => {
+                let busy: Vec<String> = d
+                    .tcp_ports
+                    .iter()
+                    .filter(|p| s.tcp.binary_search(p).is_ok())
+                    .map(|p| format!("{p}/tcp"))
+                    .chain(
+                        d.udp_ports
+                            .iter()
+                            .filter(|p| s.udp.binary_search(p).is_ok())
+                            .map(|p| format!("{p}/udp")),
+                    )
+                    .collect();
+                format!("is already using port {}", busy.join(", "))
+            }
+            Check::Gpu => format!("has {} GPUs free of the {} needed", s.gpus, d.gpus),
+            Check::DistinctInstance => format!("already runs a task of group {}", req.group),
+            Check::MemberOf(i) => format!("does not satisfy memberOf({})", ctx.member_of[i].text),
+        };
+        PlacementFailure {
+            reason,
+            closest_host: Some(HostId(ch)),
+            explanation: format!(
+                "considered {} host{}: {}; closest {} {}",
+                hosts.len(),
+                if hosts.len() == 1 { "" } else { "s" },
+                parts.join(", "),
+                self.host_label(ch),
+                lacked
+            ),
+        }
+    }
+}
+
+fn ports_free(held: &[u16], wanted: &[u16]) -> bool {
+    wanted.iter().all(|p| !held.contains(p))
+}
+
+/// The largest power of two ≤ v (0 for 0): the floor moves in few steps.
+fn pow2_floor(v: u32) -> u32 {
+    if v == 0 {
+        0
+    } else {
+        1 << (31 - v.leading_zeros())
+    }
+}
+
+/// What a request asks for, for callers that build one by hand (tests, the benchmark).
+pub fn request(
+    cpu_units: u32,
+    memory_mib: u32,
+    group: &str,
+    strategy: Vec<StrategyRule>,
+    constraints: Vec<ConstraintSpec>,
+) -> PlacementRequest {
+    PlacementRequest {
+        demand: Demand { cpu_units, memory_mib, ..Demand::default() },
+        group: group.to_string(),
+        os: OsFamily::Linux,
+        arch: CpuArch::X86_64,
+        constraints,
+        strategy,
+    }
+}
+
+#[cfg(test)]
+mod tests;

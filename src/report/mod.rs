@@ -1,0 +1,473 @@
+//! The cost report: accounting from the engine's events ([`Accounting`]), one [`ModeReport`]
+//! per mode, a verdict, the scenario's expectations, and the text and JSON views.
+//!
+//! The JSON form is a stable, documented schema (`docs/report-schema.md`). Money is a decimal
+//! string at full precision (no display rounding); rounding happens only in [`render_text`].
+
+pub mod accounting;
+mod build;
+pub mod series;
+mod text;
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+pub use accounting::{Accounting, PriceContext};
+pub use series::Bar;
+pub use text::render_text;
+
+use crate::engine::Mode;
+use crate::money::{format_usd, Usd};
+use crate::scenario::Expect;
+
+/// The JSON schema version; bumped on any incompatible change.
+pub const SCHEMA: &str = "berth.report/1";
+
+/// Task outcomes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskCounts {
+    pub launched: u64,
+    /// Stopped because the essential container exited with 0.
+    pub completed: u64,
+    /// Never started, or an essential container exited non-zero.
+    pub failed: u64,
+    /// Of the failed: never reached RUNNING.
+    pub failed_to_start: u64,
+    /// Stopped by a user or by the service scheduler (scale-in, deployment).
+    pub stopped: u64,
+    /// Still running (or starting) when the scenario ended.
+    pub running_at_end: u64,
+    /// Still waiting for capacity when the scenario ended.
+    pub waiting_at_end: u64,
+}
+
+/// Time in PROVISIONING: ECS mode waits for a host with room; Fargate provisions the slot.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WaitStats {
+    /// Tasks that left PROVISIONING.
+    pub tasks: u64,
+    pub p50_s: f64,
+    pub p95_s: f64,
+    pub max_s: f64,
+    pub mean_s: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceTypeLine {
+    pub instance_type: String,
+    pub hosts: u64,
+    pub usd_per_hour: Usd,
+    pub host_hours: Decimal,
+    pub usd: Usd,
+    /// The share of `usd` that tasks reserved (mean of CPU and memory reservation).
+    pub reserved_usd: Usd,
+    pub idle_usd: Usd,
+    pub cpu_utilisation: f64,
+    pub memory_utilisation: f64,
+    #[serde(skip)]
+    cpu_ms: u128,
+    #[serde(skip)]
+    cpu_cap: u128,
+    #[serde(skip)]
+    mem_ms: u128,
+    #[serde(skip)]
+    mem_cap: u128,
+}
+
+/// ECS-mode cost lines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EcsCosts {
+    pub hosts_usd: Usd,
+    pub reserved_usd: Usd,
+    /// Host cost no task reserved: what always-on capacity costs beyond the work.
+    pub idle_usd: Usd,
+    pub host_hours: Decimal,
+    /// Reserved CPU units over registered CPU units, time-weighted.
+    pub cpu_utilisation: f64,
+    pub memory_utilisation: f64,
+    pub instance_types: Vec<InstanceTypeLine>,
+}
+
+/// One Fargate size a family ran at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SizeLine {
+    pub family: String,
+    /// What the task definition asks for (task level, else the containers' sum).
+    pub requested_cpu_units: u32,
+    pub requested_memory_mib: u32,
+    /// The valid Fargate size it was rounded up to, e.g. "0.5 vCPU / 1 GB".
+    pub size: String,
+    pub cpu_units: u32,
+    pub memory_mib: u32,
+    pub os: String,
+    pub arch: String,
+    pub ephemeral_storage_gib: u32,
+    pub tasks: u64,
+    pub billed_hours: Decimal,
+    pub usd: Usd,
+    /// What rounding up to `size` cost over the requested cpu/memory.
+    pub rounding_usd: Usd,
+}
+
+/// Fargate-mode cost lines.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FargateCosts {
+    pub vcpu_usd: Usd,
+    pub memory_usd: Usd,
+    pub ephemeral_storage_usd: Usd,
+    pub os_license_usd: Usd,
+    pub rounding_usd: Usd,
+    pub vcpu_hours: Decimal,
+    pub gb_hours: Decimal,
+    /// GB-hours of ephemeral storage above the free 20 GB.
+    pub storage_gb_hours: Decimal,
+    pub sizes: Vec<SizeLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExtraLine {
+    pub name: String,
+    pub usd: Usd,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FamilyLine {
+    pub family: String,
+    pub cpu_units: u32,
+    pub memory_mib: u32,
+    pub tasks: TaskCounts,
+    /// Hours tasks spent RUNNING.
+    pub task_hours: f64,
+    /// ECS: the family's reservation share of host cost; Fargate: its charges.
+    pub usd: Usd,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fargate_size: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounding_usd: Option<Usd>,
+}
+
+/// Per-lane utilisation (ECS mode).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaneSeries {
+    pub name: String,
+    pub cpu: Vec<f64>,
+    pub memory: Vec<f64>,
+}
+
+/// Bounded time series for charts (`series::BUCKETS` points each).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesOut {
+    pub bucket_seconds: f64,
+    /// Cumulative cost at the end of each bucket (chart precision, not exact money).
+    pub cumulative_usd: Vec<f64>,
+    /// Average number of RUNNING tasks per bucket.
+    pub running: Vec<f64>,
+    /// Average number of tasks waiting in PROVISIONING per bucket.
+    pub waiting: Vec<f64>,
+    pub lanes: Vec<LaneSeries>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GanttOut {
+    pub lanes: Vec<String>,
+    pub bars: Vec<Bar>,
+    /// Task intervals beyond the cap that were not kept.
+    pub dropped: u64,
+}
+
+/// Everything about one mode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModeReport {
+    pub mode: Mode,
+    pub total_usd: Usd,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub ecs: Option<EcsCosts>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub fargate: Option<FargateCosts>,
+    pub extra_usd: Usd,
+    pub extra: Vec<ExtraLine>,
+    pub tasks: TaskCounts,
+    pub wait: WaitStats,
+    pub families: Vec<FamilyLine>,
+    pub series: SeriesOut,
+    pub gantt: GanttOut,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub file: String,
+    pub cluster: String,
+    pub region: String,
+    pub hosts: usize,
+    pub duration: String,
+    pub duration_seconds: u64,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub cheaper: Mode,
+    pub difference_usd: Usd,
+    /// How much the cheaper mode saves, in percent of the dearer one.
+    pub savings_pct: Decimal,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpectationResult {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: String,
+    pub scenario: ScenarioInfo,
+    pub modes: BTreeMap<Mode, ModeReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+    pub expectations: Vec<ExpectationResult>,
+}
+
+impl Report {
+    pub fn new(scenario: ScenarioInfo, modes: Vec<ModeReport>, expect: &Expect) -> Report {
+        let modes: BTreeMap<Mode, ModeReport> = modes.into_iter().map(|m| (m.mode, m)).collect();
+        let verdict = match (modes.get(&Mode::Ecs), modes.get(&Mode::Fargate)) {
+            (Some(e), Some(f)) => Some(verdict(e, f)),
+            _ => None,
+        };
+        let expectations = check(expect, &modes, verdict.as_ref());
+        Report { schema: SCHEMA.into(), scenario, modes, verdict, expectations }
+    }
+
+    pub fn failed_expectations(&self) -> impl Iterator<Item = &ExpectationResult> {
+        self.expectations.iter().filter(|e| !e.ok)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("reports serialise")
+    }
+}
+
+fn pct(a: Decimal, of: Decimal) -> Decimal {
+    if of.is_zero() {
+        Decimal::ZERO
+    } else {
+        (a / of * Decimal::from(100u64)).round_dp(2)
+    }
+}
+
+fn verdict(e: &ModeReport, f: &ModeReport) -> Verdict {
+    let (cheaper, dear) = if e.total_usd <= f.total_usd { (e, f) } else { (f, e) };
+    let diff = dear.total_usd - cheaper.total_usd;
+    let savings = pct(diff, dear.total_usd);
+    let ecs = e.ecs.as_ref();
+    let util =
+        ecs.map(|c| (c.cpu_utilisation.max(c.memory_utilisation) * 100.0).round()).unwrap_or(0.0);
+    let idle = ecs.map(|c| c.idle_usd).unwrap_or_default();
+    let idle_pct = ecs.map(|c| pct(c.idle_usd, c.hosts_usd)).unwrap_or_default();
+    let rounding = f.fargate.as_ref().map(|c| c.rounding_usd).unwrap_or_default();
+    let mut why = Vec::new();
+    if diff.is_zero() {
+        return Verdict {
+            cheaper: Mode::Ecs,
+            difference_usd: Decimal::ZERO,
+            savings_pct: Decimal::ZERO,
+            text: format!("Both modes cost the same ({}).", format_usd(e.total_usd)),
+        };
+    }
+    match cheaper.mode {
+        Mode::Ecs => {
+            why.push(format!(
+                "the EC2 hosts were well used (tasks reserved up to {util:.0}% of their capacity), \
+                 so paying for whole hosts beats paying Fargate's per-task rates"
+            ));
+            if !rounding.is_zero() {
+                why.push(format!(
+                    "Fargate would also round task sizes up, which alone costs {}",
+                    format_usd(rounding)
+                ));
+            }
+        }
+        Mode::Fargate => {
+            why.push(format!(
+                "the EC2 hosts sat idle much of the time: {} ({}% of the host bill) paid for \
+                 capacity no task reserved, while Fargate bills only while tasks run",
+                format_usd(idle),
+                idle_pct.round_dp(0)
+            ));
+        }
+    }
+    if e.tasks.waiting_at_end > 0 || e.wait.p95_s > 60.0 {
+        why.push(format!(
+            "note that in ECS mode tasks waited for capacity (p95 {}){}",
+            human_secs(e.wait.p95_s),
+            if e.tasks.waiting_at_end > 0 {
+                format!(" and {} were still waiting at the end", e.tasks.waiting_at_end)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    let text = format!(
+        "{} is cheaper by {} ({}% less than {}): {}.",
+        mode_name(cheaper.mode),
+        format_usd(diff),
+        savings.round_dp(1).normalize(),
+        mode_name(dear.mode),
+        why.join("; ")
+    );
+    Verdict {
+        cheaper: cheaper.mode,
+        difference_usd: diff.normalize(),
+        savings_pct: savings.normalize(),
+        text,
+    }
+}
+
+/// "ECS on EC2" / "Fargate".
+pub fn mode_name(m: Mode) -> &'static str {
+    match m {
+        Mode::Ecs => "ECS on EC2",
+        Mode::Fargate => "Fargate",
+    }
+}
+
+/// `42s`, `3m 20s`, `2h 05m`.
+pub fn human_secs(s: f64) -> String {
+    let s = s.round() as u64;
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
+fn check(
+    x: &Expect,
+    modes: &BTreeMap<Mode, ModeReport>,
+    verdict: Option<&Verdict>,
+) -> Vec<ExpectationResult> {
+    let mut out = Vec::new();
+    if let Some(want) = x.cheaper {
+        let r = match verdict {
+            Some(v) if v.cheaper == want && !v.difference_usd.is_zero() => ExpectationResult {
+                name: format!("cheaper = \"{want}\""),
+                ok: true,
+                detail: format!(
+                    "{} is cheaper by {}",
+                    mode_name(want),
+                    format_usd(v.difference_usd)
+                ),
+            },
+            Some(v) => ExpectationResult {
+                name: format!("cheaper = \"{want}\""),
+                ok: false,
+                detail: format!(
+                    "{} is cheaper, by {} ({}%)",
+                    mode_name(v.cheaper),
+                    format_usd(v.difference_usd),
+                    v.savings_pct.round_dp(1)
+                ),
+            },
+            None => ExpectationResult {
+                name: format!("cheaper = \"{want}\""),
+                ok: false,
+                detail: "needs both modes; run with --mode both".into(),
+            },
+        };
+        out.push(r);
+    }
+    for (mode, max) in &x.max_total_usd {
+        let name = format!("max_total_usd.{mode} = {max}");
+        out.push(match modes.get(mode) {
+            Some(m) if m.total_usd <= *max => ExpectationResult {
+                name,
+                ok: true,
+                detail: format!("{} ≤ {}", format_usd(m.total_usd), format_usd(*max)),
+            },
+            Some(m) => ExpectationResult {
+                name,
+                ok: false,
+                detail: format!(
+                    "{} costs {}, {} over the limit of {}",
+                    mode_name(*mode),
+                    format_usd(m.total_usd),
+                    format_usd(m.total_usd - max),
+                    format_usd(*max)
+                ),
+            },
+            None => ExpectationResult { name, ok: true, detail: format!("{mode} mode not run") },
+        });
+    }
+    if let Some(limit) = x.max_wait_p95 {
+        let name = format!("max_wait_p95 = \"{limit}\"");
+        let lim = limit.as_secs_f64();
+        out.push(match modes.get(&Mode::Ecs) {
+            Some(m) if m.wait.p95_s <= lim => ExpectationResult {
+                name,
+                ok: true,
+                detail: format!("ECS p95 wait {} ≤ {}", human_secs(m.wait.p95_s), limit),
+            },
+            Some(m) => ExpectationResult {
+                name,
+                ok: false,
+                detail: format!(
+                    "ECS tasks waited {} at p95, {} over the limit of {}",
+                    human_secs(m.wait.p95_s),
+                    human_secs(m.wait.p95_s - lim),
+                    limit
+                ),
+            },
+            None => ExpectationResult { name, ok: true, detail: "ecs mode not run".into() },
+        });
+    }
+    if let Some(max) = x.max_failed {
+        for m in modes.values() {
+            let name = format!("max_failed = {max} ({})", m.mode);
+            out.push(ExpectationResult {
+                ok: m.tasks.failed <= max,
+                detail: if m.tasks.failed <= max {
+                    format!("{} failed", m.tasks.failed)
+                } else {
+                    format!(
+                        "{} tasks failed, {} more than allowed",
+                        m.tasks.failed,
+                        m.tasks.failed - max
+                    )
+                },
+                name,
+            });
+        }
+    }
+    if let Some(min) = x.min_savings_pct {
+        let name = format!("min_savings_pct = {min}");
+        out.push(match verdict {
+            Some(v) if v.savings_pct >= min => ExpectationResult {
+                name,
+                ok: true,
+                detail: format!("{} saves {}%", mode_name(v.cheaper), v.savings_pct),
+            },
+            Some(v) => ExpectationResult {
+                name,
+                ok: false,
+                detail: format!(
+                    "{} saves only {}%, {} points short",
+                    mode_name(v.cheaper),
+                    v.savings_pct,
+                    (min - v.savings_pct).normalize()
+                ),
+            },
+            None => ExpectationResult { name, ok: false, detail: "needs both modes".into() },
+        });
+    }
+    out
+}

@@ -1,0 +1,275 @@
+//! The text report: one table with a column per mode, then costs per task family, the verdict
+//! and the expectations. Money is rounded here, and only here.
+
+use std::fmt::Write;
+
+use rust_decimal::prelude::ToPrimitive;
+
+use super::*;
+
+fn n(v: u64) -> String {
+    let s = v.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn hours(d: Decimal) -> String {
+    n(d.round().to_u64().unwrap_or(0))
+}
+
+fn pct_f(v: f64) -> String {
+    format!("{:.0}%", v * 100.0)
+}
+
+fn share(a: Decimal, of: Decimal) -> String {
+    if of.is_zero() {
+        String::new()
+    } else {
+        format!(" ({}%)", (a / of * Decimal::from(100u64)).round())
+    }
+}
+
+/// Renders the report for people.
+pub fn render_text(r: &Report) -> String {
+    let mut s = String::new();
+    let sc = &r.scenario;
+    let _ = writeln!(
+        s,
+        "{} — {} simulated on {} ({}, {} host{}), seed {}\n",
+        sc.name,
+        sc.duration,
+        sc.cluster,
+        sc.region,
+        sc.hosts,
+        if sc.hosts == 1 { "" } else { "s" },
+        sc.seed
+    );
+    let modes: Vec<&ModeReport> = r.modes.values().collect();
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    let dash = || "—".to_string();
+    let mut row = |label: &str, f: &dyn Fn(&ModeReport) -> Option<String>| {
+        let cells: Vec<String> = modes.iter().map(|m| f(m).unwrap_or_else(dash)).collect();
+        if cells.iter().any(|c| c != "—") {
+            rows.push((label.to_string(), cells));
+        }
+    };
+    row("Total cost", &|m| Some(format_usd(m.total_usd)));
+    row("  EC2 hosts", &|m| m.ecs.as_ref().map(|c| format_usd(c.hosts_usd)));
+    let mut types: Vec<String> = Vec::new();
+    for m in &modes {
+        for t in m.ecs.iter().flat_map(|c| &c.instance_types) {
+            if !types.contains(&t.instance_type) {
+                types.push(t.instance_type.clone());
+            }
+        }
+    }
+    for ty in &types {
+        let line = modes
+            .iter()
+            .flat_map(|m| m.ecs.iter().flat_map(|c| &c.instance_types))
+            .find(|t| &t.instance_type == ty)
+            .expect("collected above");
+        let label = format!(
+            "    {} × {} ({} host-h at {}/h)",
+            line.hosts,
+            ty,
+            hours(line.host_hours),
+            format_usd(line.usd_per_hour)
+        );
+        row(&label, &|m| {
+            m.ecs
+                .as_ref()
+                .and_then(|c| c.instance_types.iter().find(|t| &t.instance_type == ty))
+                .map(|t| {
+                    format!(
+                        "{} (CPU {}, mem {})",
+                        format_usd(t.usd),
+                        pct_f(t.cpu_utilisation),
+                        pct_f(t.memory_utilisation)
+                    )
+                })
+        });
+    }
+    row("    reserved by tasks", &|m| {
+        m.ecs.as_ref().map(|c| {
+            format!("{}{}", format_usd(c.reserved_usd), share(c.reserved_usd, c.hosts_usd))
+        })
+    });
+    row("    idle capacity", &|m| {
+        m.ecs
+            .as_ref()
+            .map(|c| format!("{}{}", format_usd(c.idle_usd), share(c.idle_usd, c.hosts_usd)))
+    });
+    row("  vCPU", &|m| {
+        m.fargate
+            .as_ref()
+            .map(|c| format!("{} ({} vCPU-h)", format_usd(c.vcpu_usd), hours(c.vcpu_hours)))
+    });
+    row("  memory", &|m| {
+        m.fargate
+            .as_ref()
+            .map(|c| format!("{} ({} GB-h)", format_usd(c.memory_usd), hours(c.gb_hours)))
+    });
+    row("  ephemeral storage > 20 GB", &|m| {
+        m.fargate.as_ref().map(|c| {
+            format!("{} ({} GB-h)", format_usd(c.ephemeral_storage_usd), hours(c.storage_gb_hours))
+        })
+    });
+    row("  OS licence (Windows)", &|m| m.fargate.as_ref().map(|c| format_usd(c.os_license_usd)));
+    row("    of which size rounding", &|m| m.fargate.as_ref().map(|c| format_usd(c.rounding_usd)));
+    row("  extra (cluster file)", &|m| (!m.extra.is_empty()).then(|| format_usd(m.extra_usd)));
+    row("Utilisation (CPU / memory)", &|m| {
+        m.ecs
+            .as_ref()
+            .map(|c| format!("{} / {}", pct_f(c.cpu_utilisation), pct_f(c.memory_utilisation)))
+    });
+    row("Tasks launched", &|m| Some(n(m.tasks.launched)));
+    row("  completed / failed / stopped", &|m| {
+        Some(format!("{} / {} / {}", n(m.tasks.completed), n(m.tasks.failed), n(m.tasks.stopped)))
+    });
+    row("  running / waiting at the end", &|m| {
+        Some(format!("{} / {}", n(m.tasks.running_at_end), n(m.tasks.waiting_at_end)))
+    });
+    row("Wait to start p50 / p95 / max", &|m| {
+        Some(format!(
+            "{} / {} / {}",
+            human_secs(m.wait.p50_s),
+            human_secs(m.wait.p95_s),
+            human_secs(m.wait.max_s)
+        ))
+    });
+
+    let label_w = rows.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0).max(10);
+    let col_w: Vec<usize> = (0..modes.len())
+        .map(|i| {
+            rows.iter()
+                .map(|(_, c)| c[i].chars().count())
+                .chain(std::iter::once(mode_name(modes[i].mode).len()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let _ = write!(s, "{:label_w$}", "");
+    for (i, m) in modes.iter().enumerate() {
+        let _ = write!(s, "   {:>w$}", mode_name(m.mode), w = col_w[i]);
+    }
+    s.push('\n');
+    for (label, cells) in &rows {
+        let _ = write!(s, "{label:label_w$}");
+        for (i, c) in cells.iter().enumerate() {
+            let pad = col_w[i].saturating_sub(c.chars().count());
+            let _ = write!(s, "   {}{}", " ".repeat(pad), c);
+        }
+        s.push('\n');
+    }
+
+    // Per family.
+    let mut fams: Vec<String> = Vec::new();
+    for m in &modes {
+        for f in &m.families {
+            if !fams.contains(&f.family) {
+                fams.push(f.family.clone());
+            }
+        }
+    }
+    if !fams.is_empty() {
+        let _ = writeln!(s, "\nCost per task family");
+        let mut table: Vec<Vec<String>> = vec![{
+            let mut h = vec!["family".to_string(), "tasks".into(), "task-hours".into()];
+            for m in &modes {
+                h.push(mode_name(m.mode).to_string());
+            }
+            if r.modes.contains_key(&Mode::Fargate) {
+                h.push("Fargate size (asked)".into());
+                h.push("rounding".into());
+            }
+            h
+        }];
+        for fam in &fams {
+            let lines: Vec<Option<&FamilyLine>> =
+                modes.iter().map(|m| m.families.iter().find(|f| &f.family == fam)).collect();
+            let any = lines.iter().flatten().next().expect("family seen");
+            let mut row = vec![
+                fam.clone(),
+                n(any.tasks.launched),
+                format!("{:.1}", lines.iter().flatten().map(|l| l.task_hours).fold(0.0, f64::max)),
+            ];
+            for l in &lines {
+                row.push(l.map(|l| format_usd(l.usd)).unwrap_or_else(dash));
+            }
+            if let Some(fm) = r.modes.get(&Mode::Fargate) {
+                let f = fm.families.iter().find(|f| &f.family == fam);
+                let sizes: Vec<&SizeLine> = fm
+                    .fargate
+                    .iter()
+                    .flat_map(|c| &c.sizes)
+                    .filter(|sl| &sl.family == fam)
+                    .collect();
+                row.push(match sizes.first() {
+                    Some(sl) => format!(
+                        "{} ({} CPU, {} MiB)",
+                        sl.size, sl.requested_cpu_units, sl.requested_memory_mib
+                    ),
+                    None => f
+                        .map(|f| format!("not run ({} failed)", f.tasks.failed))
+                        .unwrap_or_else(dash),
+                });
+                row.push(f.and_then(|f| f.rounding_usd).map(format_usd).unwrap_or_else(dash));
+            }
+            table.push(row);
+        }
+        let widths: Vec<usize> = (0..table[0].len())
+            .map(|i| table.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+            .collect();
+        for row in &table {
+            let mut line = String::from("  ");
+            for (i, c) in row.iter().enumerate() {
+                let pad = widths[i].saturating_sub(c.chars().count());
+                if i == 0 {
+                    line.push_str(c);
+                    line.push_str(&" ".repeat(pad));
+                } else {
+                    line.push_str("   ");
+                    line.push_str(&" ".repeat(pad));
+                    line.push_str(c);
+                }
+            }
+            let _ = writeln!(s, "{}", line.trim_end());
+        }
+    }
+
+    if let Some(v) = &r.verdict {
+        let _ = writeln!(s, "\nVerdict: {}", v.text);
+    }
+    if !r.expectations.is_empty() {
+        let _ = writeln!(s, "\nExpectations");
+        for e in &r.expectations {
+            let _ =
+                writeln!(s, "  {} {}: {}", if e.ok { "ok  " } else { "FAIL" }, e.name, e.detail);
+        }
+    }
+    let notes: Vec<&String> = {
+        let mut v: Vec<&String> = Vec::new();
+        for m in &modes {
+            for n in &m.notes {
+                if !v.contains(&n) {
+                    v.push(n);
+                }
+            }
+        }
+        v
+    };
+    if !notes.is_empty() {
+        let _ = writeln!(s, "\nNotes");
+        for n in notes {
+            let _ = writeln!(s, "  - {n}");
+        }
+    }
+    s
+}

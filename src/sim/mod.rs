@@ -1,0 +1,540 @@
+//! The deterministic discrete-event runtime: drives the [`Engine`] on a virtual clock.
+//!
+//! A priority queue holds what will happen next, keyed by `(time, sequence number)` so that
+//! equal times keep their insertion order and every run with the same scenario and seed is
+//! identical. The queue holds only pending work: the scenario's next launch per job, service
+//! scale steps, and the runtime's answers to the engine's effects (one per outstanding effect),
+//! so its size is O(live tasks), not O(all tasks). Effects become future reports after the
+//! cluster's latencies (provisioning, image pull, container start) and each task's scenario run
+//! time. The engine's own timers are read from [`Engine::next_wakeup`].
+//!
+//! The simulator plays containers that behave: they exit on SIGTERM at once (code 143), init
+//! containers (others wait for them to COMPLETE or succeed) exit with 0 as soon as they start,
+//! health checks pass at their first interval, images always pull.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BinaryHeap, HashMap};
+use std::hash::BuildHasherDefault;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::Cluster;
+use crate::engine::rng::SeededRng;
+use crate::engine::{
+    Command, CreateService, DefId, Effect, Engine, EngineConfig, Event, Mode, Output, Report,
+    RunTask, Snapshot, TaskId, TaskOverrides, TaskStatus,
+};
+use crate::pricing::Catalog;
+use crate::report::{Accounting, ModeReport, PriceContext};
+use crate::scenario::{Repeat, Scenario};
+use crate::taskdef::model::TaskDefinition;
+use crate::time::{SimDuration, SimTime};
+
+type Det = BuildHasherDefault<DefaultHasher>;
+
+/// Exit code of a container stopped with SIGTERM (128 + 15).
+pub const SIGTERM_EXIT: i32 = 143;
+/// Exit code of a container killed with SIGKILL (128 + 9).
+pub const SIGKILL_EXIT: i32 = 137;
+
+/// Something that will happen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum What {
+    Report(Report),
+    Launch { job: u32 },
+    CreateService { service: u32 },
+    Scale { service: u32, step: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Item {
+    at: SimTime,
+    seq: u64,
+    what: What,
+}
+
+impl Eq for Item {}
+
+impl Ord for Item {
+    /// Reversed: `BinaryHeap` is a max-heap and the earliest item must come out first.
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (o.at, o.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+impl PartialOrd for Item {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+/// Per-job state: its random streams and, for jobs others wait for, the outcome of each run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct JobState {
+    arrivals: SeededRng,
+    runtimes: SeededRng,
+    runs: u32,
+    /// Run → (tasks not stopped yet, any failed); only for jobs that others wait for.
+    open: HashMap<u32, (u32, bool), Det>,
+    /// Outcome per run index (true = every task succeeded); only for jobs others wait for.
+    outcomes: Vec<Option<bool>>,
+    /// Runs skipped because a job they wait for failed.
+    skipped: u32,
+}
+
+/// What does not change during a run (not saved in snapshots).
+#[derive(Debug, Clone)]
+pub struct SimSetup {
+    pub scenario: Arc<Scenario>,
+    /// The scenario's task definitions, in `scenario.task_defs` order.
+    pub task_defs: Arc<Vec<TaskDefinition>>,
+    pub cluster: Arc<Cluster>,
+    pub catalog: Arc<Catalog>,
+    pub mode: Mode,
+    pub seed: u64,
+}
+
+/// The state of a run (serde, via [`Sim::snapshot`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SimState {
+    queue: BinaryHeap<Item>,
+    seq: u64,
+    jobs: Vec<JobState>,
+    defs: Vec<DefId>,
+    task_job: HashMap<TaskId, (u32, u32), Det>,
+    events: u64,
+    acc: Accounting,
+    now: SimTime,
+    problems: Vec<String>,
+}
+
+/// A saved run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimSnapshot {
+    engine: Snapshot,
+    state: SimState,
+}
+
+/// One run of one scenario in one mode.
+pub struct Sim {
+    setup: SimSetup,
+    engine: Engine,
+    s: SimState,
+    out: Output,
+    /// Children of each job (jobs whose `after` names it).
+    children: Vec<Vec<u32>>,
+    end: SimTime,
+    px: PriceContext,
+}
+
+impl Sim {
+    pub fn new(setup: SimSetup) -> Sim {
+        let sc = setup.scenario.clone();
+        let config = EngineConfig { stopped_retention: SimDuration::ZERO };
+        let mut engine = Engine::with_config(setup.cluster.clone(), setup.mode, setup.seed, config);
+        let defs: Vec<DefId> = setup.task_defs.iter().map(|d| engine.register(d.clone())).collect();
+        let children = children_of(&sc);
+        let jobs = (0..sc.jobs.len())
+            .map(|j| JobState {
+                arrivals: SeededRng::new(setup.seed, 2 * j as u64 + 1),
+                runtimes: SeededRng::new(setup.seed, 2 * j as u64 + 2),
+                runs: 0,
+                open: HashMap::default(),
+                outcomes: Vec::new(),
+                skipped: 0,
+            })
+            .collect();
+        let end = SimTime(sc.duration.0);
+        let mut sim = Sim {
+            px: PriceContext { cluster: setup.cluster.clone(), catalog: setup.catalog.clone() },
+            s: SimState {
+                queue: BinaryHeap::new(),
+                seq: 0,
+                jobs,
+                defs,
+                task_job: HashMap::default(),
+                events: 0,
+                acc: Accounting::new(setup.mode, &setup.cluster, sc.duration),
+                now: SimTime::ZERO,
+                problems: Vec::new(),
+            },
+            engine,
+            out: Output::default(),
+            children,
+            end,
+            setup,
+        };
+        for (j, job) in sc.jobs.iter().enumerate() {
+            if job.after.is_empty() {
+                sim.push(SimTime::ZERO + job.at, What::Launch { job: j as u32 });
+            }
+        }
+        for (i, s) in sc.services.iter().enumerate() {
+            sim.push(SimTime::ZERO + s.at, What::CreateService { service: i as u32 });
+            for k in 0..s.scale.len() {
+                let at = SimTime::ZERO + s.scale[k].0;
+                sim.push(at, What::Scale { service: i as u32, step: k as u32 });
+            }
+        }
+        sim
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Events processed so far (queue items and engine wake-ups).
+    pub fn events(&self) -> u64 {
+        self.s.events
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.s.now
+    }
+
+    /// Pending items in the queue (stays O(live tasks)).
+    pub fn pending(&self) -> usize {
+        self.s.queue.len()
+    }
+
+    fn push(&mut self, at: SimTime, what: What) {
+        if at >= self.end {
+            return;
+        }
+        self.s.seq += 1;
+        self.s.queue.push(Item { at, seq: self.s.seq, what });
+    }
+
+    /// Runs to the end of the scenario.
+    pub fn run(&mut self, progress: &mut dyn FnMut(f64)) {
+        self.run_until(self.end, progress);
+    }
+
+    /// Runs everything before `limit` (a later call continues from there).
+    pub fn run_until(&mut self, limit: SimTime, progress: &mut dyn FnMut(f64)) {
+        let limit = limit.min(self.end);
+        let end = self.end.0.max(1) as f64;
+        loop {
+            let q = self.s.queue.peek().map(|i| i.at);
+            let w = self.engine.next_wakeup();
+            let (at, from_queue) = match (q, w) {
+                (None, None) => break,
+                (Some(q), None) => (q, true),
+                (None, Some(w)) => (w, false),
+                (Some(q), Some(w)) => {
+                    if w < q {
+                        (w, false)
+                    } else {
+                        (q, true)
+                    }
+                }
+            };
+            if at >= limit {
+                break;
+            }
+            self.s.now = at;
+            self.s.events += 1;
+            if self.s.events & 0xFFFF == 0 {
+                progress(at.0 as f64 / end);
+            }
+            if from_queue {
+                let item = self.s.queue.pop().expect("peeked");
+                self.dispatch(item);
+            } else {
+                self.apply(at, Command::Tick);
+            }
+        }
+        self.s.now = limit;
+    }
+
+    fn dispatch(&mut self, item: Item) {
+        let at = item.at;
+        match item.what {
+            What::Report(r) => self.apply(at, Command::Report(r)),
+            What::Launch { job } => self.launch(at, job),
+            What::CreateService { service } => {
+                let spec = &self.setup.scenario.services[service as usize];
+                let cmd = Command::CreateService(CreateService {
+                    name: spec.name.clone(),
+                    task_def: self.s.defs[spec.task_def].into(),
+                    desired: spec.desired,
+                    strategy: Vec::new(),
+                    constraints: Vec::new(),
+                });
+                self.apply(at, cmd);
+            }
+            What::Scale { service, step } => {
+                let spec = &self.setup.scenario.services[service as usize];
+                let cmd = Command::UpdateService {
+                    name: spec.name.clone(),
+                    desired: Some(spec.scale[step as usize].1),
+                    task_def: None,
+                };
+                self.apply(at, cmd);
+            }
+        }
+    }
+
+    /// Launches one run of a job, and schedules its next one.
+    fn launch(&mut self, at: SimTime, job: u32) {
+        let sc = self.setup.scenario.clone();
+        let spec = &sc.jobs[job as usize];
+        let run = self.s.jobs[job as usize].runs;
+        self.s.jobs[job as usize].runs += 1;
+        let tracked = !self.children[job as usize].is_empty();
+        if tracked {
+            // A guard count of one keeps the run open until every task is launched, even if
+            // some stop at once (refused by Fargate, never fit).
+            self.s.jobs[job as usize].open.insert(run, (1, false));
+        }
+        let mut left = spec.count;
+        while left > 0 {
+            let n = left.min(10);
+            left -= n;
+            for _ in 0..n {
+                let runtime = spec
+                    .runtime
+                    .map(|d| d.sample(&mut self.s.jobs[job as usize].runtimes))
+                    .or_else(|| Some(SimDuration(self.end.0.saturating_sub(at.0))));
+                let mut rt = RunTask::new(self.s.defs[spec.task_def], 1);
+                rt.overrides = TaskOverrides { runtime, exit_code: spec.exit_code };
+                let mut out = std::mem::take(&mut self.out);
+                match self.engine.handle_into(at, Command::RunTask(rt), &mut out) {
+                    Ok(()) => {
+                        if tracked {
+                            for &t in &out.created {
+                                self.s.task_job.insert(t, (job, run));
+                            }
+                            let e = self.s.jobs[job as usize].open.entry(run).or_insert((0, false));
+                            e.0 += out.created.len() as u32;
+                        }
+                        self.after_output(&out);
+                    }
+                    Err(e) => self.problem(format!("job {}: {e}", spec.name)),
+                }
+                self.out = out;
+            }
+        }
+        if tracked {
+            let js = &mut self.s.jobs[job as usize];
+            let e = js.open.entry(run).or_insert((1, false));
+            e.0 -= 1;
+            if e.0 == 0 {
+                let failed = e.1;
+                js.open.remove(&run);
+                self.run_done(job, run, failed);
+            }
+        }
+        let next = match spec.repeat {
+            Repeat::Once => None,
+            Repeat::Every { period } => Some(at + period),
+            Repeat::Random { gap } => {
+                let g = gap.sample(&mut self.s.jobs[job as usize].arrivals).max(SimDuration(1));
+                Some(at + g)
+            }
+        };
+        if let Some(next) = next {
+            if spec.until.is_none_or(|u| next.0 < u.0) {
+                self.push(next, What::Launch { job });
+            }
+        }
+    }
+
+    fn apply(&mut self, at: SimTime, cmd: Command) {
+        let mut out = std::mem::take(&mut self.out);
+        if let Err(e) = self.engine.handle_into(at, cmd, &mut out) {
+            self.problem(e.to_string());
+        }
+        self.after_output(&out);
+        self.out = out;
+    }
+
+    fn problem(&mut self, p: String) {
+        if self.s.problems.len() < 20 && !self.s.problems.contains(&p) {
+            self.s.problems.push(p);
+        }
+    }
+
+    /// Accounts for the events and turns effects into future reports.
+    fn after_output(&mut self, out: &Output) {
+        self.s.acc.observe(&self.engine, out, &self.px);
+        let at = out.at;
+        for ev in &out.events {
+            if let Event::TaskStateChanged { task, last: TaskStatus::Stopped, .. } = ev {
+                if let Some((job, run)) = self.s.task_job.remove(task) {
+                    let failed = self.engine.task(*task).is_some_and(|t| {
+                        t.failed(|i| self.engine.def(t.def).containers[i].essential)
+                    });
+                    let js = &mut self.s.jobs[job as usize];
+                    let entry = js.open.entry(run).or_insert((1, false));
+                    entry.0 = entry.0.saturating_sub(1);
+                    entry.1 |= failed;
+                    if entry.0 == 0 {
+                        let f = entry.1;
+                        js.open.remove(&run);
+                        self.run_done(job, run, f);
+                    }
+                }
+            }
+        }
+        let c = &self.setup.cluster;
+        let (pull, start, provision) = match self.setup.mode {
+            Mode::Ecs => (c.ecs.image_pull, c.ecs.container_start, SimDuration::ZERO),
+            Mode::Fargate => {
+                (c.fargate.image_pull, c.fargate.container_start, c.fargate.provisioning)
+            }
+        };
+        for eff in &out.effects {
+            match *eff {
+                Effect::ProvisionSlot { task, .. } => {
+                    self.push(at + provision, What::Report(Report::SlotProvisioned { task }))
+                }
+                Effect::PullImage { task, host, image } => self.push(
+                    at + pull,
+                    What::Report(Report::ImagePulled { task, host, image, error: None }),
+                ),
+                Effect::StartContainer { task, container, plan } => {
+                    let started = at + start;
+                    self.push(started, What::Report(Report::ContainerStarted { task, container }));
+                    if plan.has_health_check {
+                        let interval = self
+                            .engine
+                            .task(task)
+                            .and_then(|t| {
+                                self.engine.def(t.def).def.containers[container as usize]
+                                    .health_check
+                                    .as_ref()
+                                    .map(|h| SimDuration::from_secs(h.interval_s as u64))
+                            })
+                            .unwrap_or(SimDuration::ZERO);
+                        self.push(
+                            started + interval,
+                            What::Report(Report::ContainerHealth {
+                                task,
+                                container,
+                                healthy: true,
+                            }),
+                        );
+                    }
+                    if let Some(run_for) = plan.run_for {
+                        self.push(
+                            started + run_for,
+                            What::Report(Report::ContainerExited {
+                                task,
+                                container,
+                                exit_code: plan.exit_code,
+                                oom: false,
+                            }),
+                        );
+                    }
+                }
+                Effect::StopContainer { task, container, .. } => self.push(
+                    at,
+                    What::Report(Report::ContainerExited {
+                        task,
+                        container,
+                        exit_code: SIGTERM_EXIT,
+                        oom: false,
+                    }),
+                ),
+                Effect::KillContainer { task, container } => self.push(
+                    at,
+                    What::Report(Report::ContainerExited {
+                        task,
+                        container,
+                        exit_code: SIGKILL_EXIT,
+                        oom: false,
+                    }),
+                ),
+                Effect::ReleaseSlot { task } => {
+                    self.push(at, What::Report(Report::TaskCleanedUp { task }))
+                }
+            }
+        }
+    }
+
+    /// A run of a job others wait for has finished: launch (or skip) the runs waiting for it.
+    fn run_done(&mut self, job: u32, run: u32, failed: bool) {
+        let js = &mut self.s.jobs[job as usize];
+        if js.outcomes.len() <= run as usize {
+            js.outcomes.resize(run as usize + 1, None);
+        }
+        js.outcomes[run as usize] = Some(!failed);
+        let sc = self.setup.scenario.clone();
+        for &child in &self.children[job as usize].clone() {
+            loop {
+                let next = self.s.jobs[child as usize].runs;
+                let parents = &sc.jobs[child as usize].after;
+                let states: Vec<Option<bool>> = parents
+                    .iter()
+                    .map(|&p| self.s.jobs[p].outcomes.get(next as usize).copied().flatten())
+                    .collect();
+                if states.iter().any(|s| s.is_none()) {
+                    break;
+                }
+                if states.iter().all(|s| *s == Some(true)) {
+                    self.launch(self.s.now, child);
+                } else {
+                    let cs = &mut self.s.jobs[child as usize];
+                    cs.runs += 1;
+                    cs.skipped += 1;
+                    if !self.children[child as usize].is_empty() {
+                        self.run_done(child, next, true);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends the run and prices it.
+    pub fn finish(self) -> ModeReport {
+        let mut report = self.s.acc.finish(&self.engine, &self.px);
+        for (j, js) in self.s.jobs.iter().enumerate() {
+            if js.skipped > 0 {
+                report.notes.push(format!(
+                    "job {}: {} run(s) skipped because a job it waits for failed",
+                    self.setup.scenario.jobs[j].name, js.skipped
+                ));
+            }
+        }
+        report.notes.extend(self.s.problems);
+        report
+    }
+
+    pub fn snapshot(&self) -> SimSnapshot {
+        SimSnapshot { engine: self.engine.snapshot(), state: self.s.clone() }
+    }
+
+    /// Continues a saved run; `setup` must be the one it was started with.
+    pub fn restore(snapshot: SimSnapshot, setup: SimSetup) -> Sim {
+        let engine = Engine::restore(snapshot.engine, setup.cluster.clone());
+        Sim {
+            px: PriceContext { cluster: setup.cluster.clone(), catalog: setup.catalog.clone() },
+            children: children_of(&setup.scenario),
+            end: SimTime(setup.scenario.duration.0),
+            engine,
+            s: snapshot.state,
+            out: Output::default(),
+            setup,
+        }
+    }
+}
+
+fn children_of(sc: &Scenario) -> Vec<Vec<u32>> {
+    let mut children = vec![Vec::new(); sc.jobs.len()];
+    for (i, j) in sc.jobs.iter().enumerate() {
+        for &a in &j.after {
+            children[a].push(i as u32);
+        }
+    }
+    children
+}
+
+/// Simulates one mode to the end.
+pub fn simulate(setup: SimSetup, progress: &mut dyn FnMut(f64)) -> (ModeReport, u64) {
+    let mut sim = Sim::new(setup);
+    sim.run(progress);
+    let events = sim.events();
+    (sim.finish(), events)
+}
