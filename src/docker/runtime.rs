@@ -839,7 +839,7 @@ async fn start_container(shared: Arc<Shared>, info: TaskInfo, index: u16, plan: 
         stand_in,
         index: usize::from(index),
     };
-    let body = spec::container_body(cd, &ctx);
+    let body = spec::container_body(&info.def, usize::from(index), &ctx);
     let client = info.client.clone();
     let id = match client.create(&placement.container_name(&cd.name), body).await {
         Ok(id) => id,

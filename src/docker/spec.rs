@@ -10,14 +10,13 @@
 //! size. The price is that one container cannot borrow another's idle share, which is
 //! stricter than Fargate; for a demonstration workload that is the safe side.
 //!
-//! Note: the taskdef module may later provide the canonical mapping; this one covers what the
-//! Docker runtime needs and is the single place to switch over.
+//! The per-container mapping itself (command, env, health check, CpuShares, Memory, ...) is the
+//! taskdef module's [`crate::taskdef::derive::docker_create`]; this module adds what only the
+//! runtime knows.
 
 use std::collections::HashMap;
 
-use bollard::models::{
-    ContainerCreateBody, HealthConfig, HostConfig, PortBinding, ResourcesUlimits,
-};
+use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
 
 use super::image::{WORKLOAD_IMAGE, WORKLOAD_PATH};
 use super::labels::{self, TaskPlacement, PAUSE_CONTAINER};
@@ -98,11 +97,6 @@ pub fn cpu_shares(cpu_units: u32) -> i64 {
     i64::from(cpu_units).clamp(2, 262_144)
 }
 
-/// Seconds → Docker's nanoseconds.
-fn ns(s: u32) -> i64 {
-    i64::from(s) * NANOS_PER_SEC
-}
-
 /// The port a stand-in serves its health endpoint on: the first container port, else a port
 /// unique within the task (its containers may share one network namespace).
 pub fn stand_in_port(cd: &ContainerDefinition, index_in_task: usize) -> u16 {
@@ -121,19 +115,22 @@ pub struct ContainerContext<'a> {
     pub index: usize,
 }
 
-/// The create body for one of the task's containers.
-pub fn container_body(cd: &ContainerDefinition, ctx: &ContainerContext<'_>) -> ContainerCreateBody {
-    let mut labels: HashMap<String, String> = cd.docker_labels.clone().into_iter().collect();
+/// The create body for container `index` of `td`: the taskdef module's agent mapping
+/// ([`crate::taskdef::derive::docker_create`]: command, env, health check, CpuShares, Memory,
+/// ...) plus what only the runtime knows: berth's and the agent's run-time labels, the network
+/// (host network, sandbox, none), ports published to free local ports (several simulated hosts
+/// share this machine, so a fixed host port would collide), the task-level limit share and
+/// the stand-in.
+pub fn container_body(
+    td: &TaskDefinition,
+    index: usize,
+    ctx: &ContainerContext<'_>,
+) -> ContainerCreateBody {
+    let cd = &td.containers[index];
+    let mut body = crate::taskdef::derive::docker_create(td, index).unwrap_or_default();
+    let mut labels = body.labels.take().unwrap_or_default();
     labels.extend(ctx.placement.labels(&cd.name, "task"));
-
-    let mut host = HostConfig {
-        cpu_shares: Some(cpu_shares(cd.cpu_units)),
-        memory: cd.memory_mib.map(|m| i64::from(m) * MIB),
-        memory_reservation: cd.memory_reservation_mib.map(|m| i64::from(m) * MIB),
-        privileged: Some(cd.privileged),
-        readonly_rootfs: Some(cd.readonly_root_filesystem),
-        ..Default::default()
-    };
+    let mut host = body.host_config.take().unwrap_or_default();
     if let Some(l) = ctx.limits {
         host.nano_cpus = l.nano_cpus;
         if let Some(m) = l.memory_bytes {
@@ -146,59 +143,30 @@ pub fn container_body(cd: &ContainerDefinition, ctx: &ContainerContext<'_>) -> C
             host.memory_reservation = Some(m);
         }
     }
-    if !cd.ulimits.is_empty() {
-        host.ulimits = Some(
-            cd.ulimits
-                .iter()
-                .map(|u| ResourcesUlimits {
-                    name: Some(u.name.clone()),
-                    soft: Some(u.soft_limit),
-                    hard: Some(u.hard_limit),
-                })
-                .collect(),
-        );
-    }
-    let mut exposed = Vec::new();
+    host.port_bindings = None;
     match &ctx.attach {
         Attach::Network(net) => {
             host.network_mode = Some(net.clone());
-            let mut bindings = HashMap::new();
-            for p in &cd.port_mappings {
-                let key = port_key(p.container_port, p.protocol);
-                exposed.push(key.clone());
-                // Published to a free local port: several simulated hosts share this machine.
-                bindings.insert(
-                    key,
-                    Some(vec![PortBinding { host_ip: None, host_port: Some(String::new()) }]),
-                );
-            }
-            if !bindings.is_empty() {
-                host.port_bindings = Some(bindings);
-            }
+            let bindings: HashMap<String, Option<Vec<PortBinding>>> = cd
+                .port_mappings
+                .iter()
+                .map(|p| {
+                    let free = PortBinding { host_ip: None, host_port: Some(String::new()) };
+                    (port_key(p.container_port, p.protocol), Some(vec![free]))
+                })
+                .collect();
+            host.port_bindings = (!bindings.is_empty()).then_some(bindings);
         }
-        Attach::Container(id) => host.network_mode = Some(format!("container:{id}")),
-        Attach::None => host.network_mode = Some("none".to_string()),
+        Attach::Container(id) => {
+            host.network_mode = Some(format!("container:{id}"));
+            // A container in another's namespace may not expose ports of its own.
+            body.exposed_ports = None;
+        }
+        Attach::None => {
+            host.network_mode = Some("none".to_string());
+            body.exposed_ports = None;
+        }
     }
-
-    let mut body = ContainerCreateBody {
-        image: Some(cd.image.clone()),
-        entrypoint: cd.entry_point.clone(),
-        cmd: cd.command.clone(),
-        env: Some(cd.environment.iter().map(|(k, v)| format!("{k}={v}")).collect()),
-        user: cd.user.clone(),
-        working_dir: cd.working_directory.clone(),
-        stop_timeout: cd.stop_timeout_s.map(i64::from),
-        healthcheck: cd.health_check.as_ref().map(|h| HealthConfig {
-            test: Some(h.command.clone()),
-            interval: Some(ns(h.interval_s)),
-            timeout: Some(ns(h.timeout_s)),
-            retries: Some(i64::from(h.retries)),
-            start_period: Some(ns(h.start_period_s)),
-            start_interval: None,
-        }),
-        exposed_ports: (!exposed.is_empty()).then_some(exposed),
-        ..Default::default()
-    };
 
     if let Some(si) = &ctx.stand_in {
         labels.insert(labels::STANDS_IN_FOR.to_string(), cd.image.clone());
@@ -420,7 +388,7 @@ mod tests {
             stand_in: None,
             index: 0,
         };
-        let b = container_body(&td.containers[0], &ctx);
+        let b = container_body(&td, 0, &ctx);
         let h = b.host_config.as_ref().unwrap();
         assert_eq!(h.cpu_shares, Some(256));
         assert_eq!(h.memory, Some(512 * MIB));
@@ -447,7 +415,7 @@ mod tests {
             stand_in: Some(StandIn { seconds: Some(2.5), exit_code: 3 }),
             index: 0,
         };
-        let b = container_body(&td.containers[0], &ctx);
+        let b = container_body(&td, 0, &ctx);
         assert_eq!(b.image.as_deref(), Some(WORKLOAD_IMAGE));
         assert_eq!(
             b.cmd.unwrap(),
