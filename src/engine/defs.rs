@@ -42,8 +42,8 @@ pub struct DefEntry {
     /// The container whose run time is the task's run time (the first essential one).
     pub main: u16,
     pub demand: Demand,
-    /// Fargate mode: the slot size, or why Fargate cannot run it.
-    pub fargate: Result<FargateSize, String>,
+    /// Fargate mode: the slot, or why Fargate cannot run it (from `placement::fargate_fit`).
+    pub fargate: Result<FargateSlot, String>,
     /// Placement profile for standalone tasks with no overrides.
     pub default_profile: u32,
 }
@@ -52,6 +52,15 @@ impl DefEntry {
     pub fn family(&self) -> &str {
         &self.def.family
     }
+}
+
+/// How a task definition runs on Fargate (a serde copy of `placement::FargateFit`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FargateSlot {
+    pub size: FargateSize,
+    pub ephemeral_gib: u32,
+    /// What was changed to run an EC2-style task on Fargate, one sentence each.
+    pub adaptations: Vec<String>,
 }
 
 /// A placement request and whether it can ever be met in this cluster.

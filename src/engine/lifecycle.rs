@@ -117,7 +117,12 @@ impl Engine {
                     self.s.waiting.push_back(id);
                 }
             }
-            Mode::Fargate => match self.s.defs[def.0 as usize].fargate.clone() {
+            Mode::Fargate => match self.s.defs[def.0 as usize]
+                .fargate
+                .as_ref()
+                .map(|f| f.size)
+                .map_err(Clone::clone)
+            {
                 Ok(size) => {
                     if let Some(t) = self.s.tasks.get_mut(&id) {
                         t.fargate_size = Some(size);
@@ -140,7 +145,7 @@ impl Engine {
     fn try_place(&mut self, now: SimTime, id: TaskId, out: &mut Output) -> bool {
         let Some(task) = self.s.tasks.get(&id) else { return false };
         let req = &self.s.profiles[task.profile as usize].request;
-        match self.s.placer.place(req, &mut self.s.rng) {
+        match self.placer.place(req, &mut self.s.rng) {
             Ok(host) => {
                 out.events.push(Event::TaskPlaced { task: id, host });
                 let t = self.s.tasks.get_mut(&id).expect("checked");
@@ -577,7 +582,7 @@ impl Engine {
                 let host = task.host;
                 let profile = task.profile;
                 if let Some(h) = host {
-                    self.s.placer.release(h, &self.s.profiles[profile as usize].request);
+                    self.placer.release(h, &self.s.profiles[profile as usize].request);
                     out.events.push(Event::ResourcesReleased { task: id, host: h });
                 }
                 self.mark_stopped(now, id, out);

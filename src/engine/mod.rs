@@ -47,7 +47,6 @@
 //!   and ECS's service event messages.
 
 mod defs;
-mod interim;
 mod lifecycle;
 pub mod rng;
 mod service;
@@ -59,15 +58,15 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use defs::{ContainerFacts, DefEntry, Profile, DEFAULT_STOP_TIMEOUT};
+pub use defs::{ContainerFacts, DefEntry, FargateSlot, Profile, DEFAULT_STOP_TIMEOUT};
 pub use service::Service;
 pub use task::{ContainerState, Task, TaskTimes};
 pub use types::*;
 
 use crate::cluster::{Cluster, HostSpec};
 use crate::placement::PlacementRequest;
+use crate::placement::Placer;
 use crate::time::{SimDuration, SimTime};
-use interim::Placer;
 use rng::{splitmix64, SeededRng};
 
 /// Knobs that are not part of the cluster file.
@@ -121,7 +120,6 @@ struct State {
     service_names: BTreeMap<String, ServiceId>,
     dirty_services: BTreeSet<ServiceId>,
     stopped: VecDeque<(SimTime, TaskId)>,
-    placer: Placer,
     now: SimTime,
 }
 
@@ -132,9 +130,12 @@ pub struct Snapshot {
 }
 
 /// The control plane of one run in one mode.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Engine {
     cluster: Arc<Cluster>,
+    /// Placement state. Not saved in snapshots: it is derived from which task holds which
+    /// host, and rebuilt from that on restore.
+    placer: Placer,
     s: State,
 }
 
@@ -171,9 +172,9 @@ impl Engine {
                 service_names: BTreeMap::new(),
                 dirty_services: BTreeSet::new(),
                 stopped: VecDeque::new(),
-                placer,
                 now: SimTime::ZERO,
             },
+            placer,
             cluster,
         }
     }
@@ -185,7 +186,22 @@ impl Engine {
 
     /// Restores a saved state; `cluster` must be the cluster the snapshot was taken with.
     pub fn restore(snapshot: Snapshot, cluster: Arc<Cluster>) -> Engine {
-        Engine { s: snapshot.state, cluster }
+        let mut placer = Placer::new(&cluster);
+        let s = snapshot.state;
+        // Tasks that hold a host (placed, not released yet) take their place again.
+        for t in s.tasks.values() {
+            if let (Some(h), false) = (t.host, t.last_status == TaskStatus::Stopped) {
+                let req = &s.profiles[t.profile as usize].request;
+                if let Err(f) = placer.place_on(h, req) {
+                    tracing::warn!(
+                        "restore: task {} no longer fits its host: {}",
+                        t.id.0,
+                        f.explanation
+                    );
+                }
+            }
+        }
+        Engine { s, placer, cluster }
     }
 
     pub fn mode(&self) -> Mode {
@@ -271,8 +287,15 @@ impl Engine {
                 distinct.push(c.image);
             }
         }
-        let demand = interim::demand_of(&def);
-        let fargate = interim::fargate_fit(&def);
+        let demand = crate::taskdef::derive::host_demand(&def);
+        let fargate = match crate::placement::fargate_fit(&def) {
+            Ok(fit) => Ok(FargateSlot {
+                size: fit.size,
+                ephemeral_gib: fit.ephemeral_gib,
+                adaptations: fit.adaptations,
+            }),
+            Err(refusal) => Err(refusal.reasons.join("; ")),
+        };
         let main = defs::main_container(&containers);
         let family = def.family.clone();
         self.s.defs.push(DefEntry {

@@ -11,33 +11,7 @@ use crate::placement::HostId;
 use crate::taskdef::model::*;
 
 pub(crate) fn container(name: &str, image: &str) -> ContainerDefinition {
-    ContainerDefinition {
-        name: name.into(),
-        image: image.into(),
-        cpu_units: 0,
-        memory_mib: None,
-        memory_reservation_mib: None,
-        essential: true,
-        command: None,
-        entry_point: None,
-        environment: vec![],
-        port_mappings: vec![],
-        health_check: None,
-        depends_on: vec![],
-        start_timeout_s: None,
-        stop_timeout_s: None,
-        links: vec![],
-        docker_labels: BTreeMap::new(),
-        user: None,
-        working_directory: None,
-        privileged: false,
-        readonly_root_filesystem: false,
-        gpu_count: 0,
-        ulimits: vec![],
-        mount_points: vec![],
-        volumes_from: vec![],
-        log_driver: None,
-    }
+    ContainerDefinition::new(name, image)
 }
 
 pub(crate) fn taskdef(
@@ -46,24 +20,11 @@ pub(crate) fn taskdef(
     mem: u32,
     containers: Vec<ContainerDefinition>,
 ) -> TaskDefinition {
-    TaskDefinition {
-        family: family.into(),
-        revision: None,
-        task_role_arn: None,
-        execution_role_arn: None,
-        network_mode: NetworkMode::Awsvpc,
-        requires_compatibilities: vec![],
-        cpu_units: Some(cpu),
-        memory_mib: Some(mem),
-        runtime_platform: RuntimePlatform::default(),
-        ephemeral_storage_gib: None,
-        placement_constraints: vec![],
-        pid_mode: None,
-        ipc_mode: None,
-        containers,
-        volumes: vec![],
-        tags: vec![],
-    }
+    let mut td = TaskDefinition::new(family, containers);
+    td.network_mode = NetworkMode::Awsvpc;
+    td.cpu_units = Some(cpu);
+    td.memory_mib = Some(mem);
+    td
 }
 
 pub(crate) fn cluster(hosts: u32, vcpu: u32, mem: u32) -> Cluster {
@@ -84,6 +45,7 @@ pub(crate) fn cluster(hosts: u32, vcpu: u32, mem: u32) -> Cluster {
                 attributes: BTreeMap::new(),
                 usd_per_hour: dec!(0.096),
                 docker: None,
+                gpus: 0,
             })
             .collect(),
         ecs: EcsSettings {
@@ -452,6 +414,10 @@ fn service_keeps_desired_count_and_scales() {
         })
         .collect();
     assert!(msgs[0].starts_with("(service web) has started 4 tasks: (task "), "{msgs:?}");
+    // ECS's service default spreads over availability zones: two tasks in each.
+    let zones: Vec<&str> =
+        e.tasks().map(|t| e.hosts()[t.host.unwrap().0 as usize].zone.as_str()).collect();
+    assert_eq!(zones.iter().filter(|z| **z == "us-east-1a").count(), 2, "{zones:?}");
     let all = start_all(&mut e, 1, &out);
     assert!(all.iter().any(|o| o.events.iter().any(|e| matches!(e, Event::ServiceEvent { message, .. } if message.ends_with("has reached a steady state.")))));
 

@@ -417,7 +417,10 @@ impl Accounting {
         let Some(size) = t.fargate_size else { return };
         let entry = engine.def(t.def);
         let (os, arch) = (entry.def.runtime_platform.os, entry.def.runtime_platform.arch);
-        let storage_gib = entry.def.ephemeral_storage_gib.unwrap_or(20);
+        let storage_gib = match &entry.fargate {
+            Ok(slot) => slot.ephemeral_gib,
+            Err(_) => entry.def.ephemeral_storage_gib.unwrap_or(20),
+        };
         let (req_cpu, req_mem) = (entry.demand.cpu_units, entry.demand.memory_mib);
         let outcome = outcome_of(engine, task);
         let bm = self.bucket_ms;

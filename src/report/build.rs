@@ -202,6 +202,26 @@ pub(super) fn build(p: Parts, engine: &Engine, px: &PriceContext) -> ModeReport 
         f.rounding_usd = f.rounding_usd.map(|r| r.normalize());
     }
 
+    if p.mode == Mode::Fargate {
+        // How EC2-style definitions were ported, and what Fargate refused.
+        for f in &families {
+            for entry in engine.defs().iter().filter(|d| d.family() == f.family) {
+                let line = match &entry.fargate {
+                    Ok(slot) => slot
+                        .adaptations
+                        .iter()
+                        .map(|a| format!("{} on Fargate: {a}", f.family))
+                        .collect::<Vec<_>>(),
+                    Err(why) => vec![format!("{}: Fargate cannot run it: {why}", f.family)],
+                };
+                for l in line {
+                    if !notes.contains(&l) {
+                        notes.push(l);
+                    }
+                }
+            }
+        }
+    }
     let lanes = lane_names(engine, p.lane_cpu.len());
     let series = SeriesOut {
         bucket_seconds: p.bucket_ms as f64 / 1000.0,
