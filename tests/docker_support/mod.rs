@@ -172,6 +172,7 @@ pub mod model {
                     attributes: BTreeMap::new(),
                     usd_per_hour: dec!(0.096),
                     docker: docker(i),
+                    gpus: 0,
                 })
                 .collect(),
             ecs: EcsSettings {
