@@ -25,8 +25,20 @@ pub async fn docker_or_skip(test: &str) -> Option<DockerClient> {
 }
 
 /// The workload image's files, from the binary cargo built for this test run.
+///
+/// Checks first that the binary is a real build of `src/bin/berth-workload.rs` (`exit 7` exits
+/// with 7): with a target directory shared between worktrees, another checkout's build can
+/// replace it, and an image of the wrong binary makes every later assertion misleading.
 pub fn rootfs() -> image::Rootfs {
-    image::Rootfs::for_binary(std::path::Path::new(env!("CARGO_BIN_EXE_berth-workload"))).unwrap()
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_berth-workload"));
+    let status = std::process::Command::new(bin).args(["exit", "7"]).status().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(7),
+        "{} is not this tree's berth-workload (was the shared target dir rebuilt from another checkout?); run `cargo build --bins` and retry",
+        bin.display()
+    );
+    image::Rootfs::for_binary(bin).unwrap()
 }
 
 /// Builds (or finds) the workload image in `client`'s engine.
