@@ -145,7 +145,7 @@ async fn second_engine_runs_its_hosts_tasks() {
     let engine = Engine::new(cluster.clone(), Mode::Ecs, 3);
     let r = tokio::time::timeout(
         Duration::from_secs(90),
-        runtime::run(engine, script, engines, cfg, rx, |_, _, _| {}),
+        runtime::run(engine, script, engines, cfg, rx, |_, _| {}),
     )
     .await
     .unwrap()

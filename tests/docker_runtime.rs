@@ -40,7 +40,7 @@ async fn run_script(
     cfg.stand_in = stand_in;
     cfg.sample_every = Duration::from_millis(200);
     let (_tx, rx) = watch::channel(false);
-    let fut = runtime::run(engine, script, engines, cfg, rx, |_, _, _| {});
+    let fut = runtime::run(engine, script, engines, cfg, rx, |_, _| {});
     tokio::time::timeout(Duration::from_secs(90), fut).await.expect("run did not finish").unwrap()
 }
 
@@ -255,7 +255,7 @@ async fn shutdown_stops_services_and_removes_everything() {
     let engines = Engines { default: c.clone(), by_endpoint: Default::default() };
     let cfg = RuntimeConfig::new(guard.run.clone(), SCALE);
     let (tx, rx) = watch::channel(false);
-    let handle = tokio::spawn(runtime::run(engine, script, engines, cfg, rx, |_, _, _| {}));
+    let handle = tokio::spawn(runtime::run(engine, script, engines, cfg, rx, |_, _| {}));
     // Wait until the three service tasks run as containers.
     let mut running = 0;
     for _ in 0..100 {

@@ -20,6 +20,7 @@ pub mod connect;
 pub mod image;
 pub mod labels;
 pub mod runtime;
+pub mod script;
 pub mod spec;
 pub mod usage;
 

@@ -129,6 +129,25 @@ pub struct MeasuredContainer {
     pub stats: UsageStats,
 }
 
+/// What the runtime shows its observer (live output, accounting).
+#[derive(Debug, Clone, Copy)]
+pub enum Seen<'a> {
+    /// Everything one engine call produced.
+    Output(&'a Output),
+    /// A container's ports, published to free local ports: `("80/tcp", 49153)`.
+    Ports { task: TaskId, container: u16, ports: &'a [(String, u16)] },
+}
+
+/// The highest concurrent use seen in one sampling round: the whole run, and per ECS host.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Peaks {
+    pub total_vcpu: f64,
+    pub total_memory_bytes: u64,
+    pub per_host: BTreeMap<HostId, (f64, u64)>,
+    /// Sampling rounds that saw at least one running container.
+    pub rounds: u64,
+}
+
 /// What a run produced.
 #[derive(Debug)]
 pub struct RunResult {
@@ -138,6 +157,7 @@ pub struct RunResult {
     /// Images the workload image stood in for: image → families.
     pub stood_in: BTreeMap<String, BTreeSet<String>>,
     pub measured: Vec<MeasuredContainer>,
+    pub peaks: Peaks,
     /// Ctrl-C ended the run early.
     pub interrupted: bool,
     /// Scenario time when the run ended.
@@ -167,6 +187,7 @@ enum Msg {
         at_s: f64,
         sample: Sample,
     },
+    Ports { task: TaskId, container: u16, ports: Vec<(String, u16)> },
     Error(String),
     Done,
 }
@@ -238,14 +259,15 @@ impl Clock {
 }
 
 /// Runs `script` on `engine` with real containers until it is done, `cfg.until`, or
-/// `shutdown` turns true (Ctrl-C). `on_event` sees every event as it happens (live output).
+/// `shutdown` turns true (Ctrl-C). `on_output` sees every engine output as it happens (live
+/// output, cost accounting).
 pub async fn run(
     mut engine: Engine,
     mut script: Script,
     engines: Engines,
     cfg: RuntimeConfig,
     mut shutdown: watch::Receiver<bool>,
-    mut on_event: impl FnMut(SimTime, &Event, &Engine),
+    mut on_output: impl FnMut(Seen<'_>, &Engine),
 ) -> anyhow::Result<RunResult> {
     anyhow::ensure!(
         cfg.time_scale > 0.0 && cfg.time_scale.is_finite(),
@@ -272,6 +294,8 @@ pub async fn run(
         events: Vec::new(),
         errors: Vec::new(),
         measured: BTreeMap::new(),
+        peaks: Peaks::default(),
+        hosts: HashMap::new(),
         inflight: 0,
         last: SimTime::ZERO,
         clock,
@@ -287,20 +311,20 @@ pub async fn run(
         while stopping_since.is_none() && script.front().is_some_and(|(t, _)| *t <= now) {
             let (_, cmd) = script.pop_front().expect("peeked");
             match engine.handle(now, cmd) {
-                Ok(out) => lp.apply(&mut engine, out, &mut on_event),
+                Ok(out) => lp.apply(&mut engine, out, &mut on_output),
                 Err(e) => lp.errors.push(format!("at {now}: {e}")),
             }
         }
         if engine.next_wakeup().is_some_and(|w| w <= now) {
             if let Ok(out) = engine.handle(now, Command::Tick) {
-                lp.apply(&mut engine, out, &mut on_event);
+                lp.apply(&mut engine, out, &mut on_output);
             }
         }
         let until_reached = cfg.until.is_some_and(|u| now >= u);
         if stopping_since.is_none() && (interrupted || until_reached) {
             stopping_since = Some(Instant::now());
             script.clear();
-            lp.stop_everything(&mut engine, &mut on_event);
+            lp.stop_everything(&mut engine, &mut on_output);
         }
         let all_stopped = engine.tasks().all(|t| t.last_status == TaskStatus::Stopped);
         let services_idle = engine.services().all(|s| s.desired == 0);
@@ -328,10 +352,10 @@ pub async fn run(
         tokio::select! {
             msg = rx.recv() => {
                 if let Some(msg) = msg {
-                    lp.on_msg(&mut engine, msg, &mut on_event);
+                    lp.on_msg(&mut engine, msg, &mut on_output);
                     // Drain what else is ready, so bursts of reports cost one loop turn.
                     while let Ok(msg) = rx.try_recv() {
-                        lp.on_msg(&mut engine, msg, &mut on_event);
+                        lp.on_msg(&mut engine, msg, &mut on_output);
                     }
                 }
             }
@@ -410,6 +434,7 @@ pub async fn run(
         events: lp.events,
         stood_in,
         measured,
+        peaks: lp.peaks,
         interrupted,
         ended_at,
         errors: lp.errors,
@@ -445,6 +470,9 @@ struct Loop {
     events: Vec<(SimTime, Event)>,
     errors: Vec<String>,
     measured: BTreeMap<(TaskId, u16), UsageStats>,
+    peaks: Peaks,
+    /// Each live container's ECS host (for per-host peaks).
+    hosts: HashMap<TaskId, HostId>,
     inflight: usize,
     last: SimTime,
     clock: Clock,
@@ -461,10 +489,10 @@ impl Loop {
         &mut self,
         engine: &mut Engine,
         out: Output,
-        on_event: &mut impl FnMut(SimTime, &Event, &Engine),
+        on_output: &mut impl FnMut(Seen<'_>, &Engine),
     ) {
+        on_output(Seen::Output(&out), engine);
         for ev in &out.events {
-            on_event(out.at, ev, engine);
             if let Event::TaskStateChanged { task, last: TaskStatus::Stopped, .. } = ev {
                 self.remove_task(*task);
             }
@@ -479,7 +507,7 @@ impl Loop {
         &mut self,
         engine: &mut Engine,
         msg: Msg,
-        on_event: &mut impl FnMut(SimTime, &Event, &Engine),
+        on_output: &mut impl FnMut(Seen<'_>, &Engine),
     ) {
         match msg {
             Msg::Report(r) => {
@@ -490,7 +518,7 @@ impl Loop {
                 }
                 let now = self.now();
                 match engine.handle(now, Command::Report(r)) {
-                    Ok(out) => self.apply(engine, out, on_event),
+                    Ok(out) => self.apply(engine, out, on_output),
                     Err(e) => self.errors.push(format!("engine refused a report: {e}")),
                 }
             }
@@ -521,6 +549,9 @@ impl Loop {
                 }
                 self.measured.entry((task, container)).or_default().add(at_s, sample);
             }
+            Msg::Ports { task, container, ports } => {
+                on_output(Seen::Ports { task, container, ports: &ports }, engine);
+            }
             Msg::Error(e) => self.errors.push(e),
             Msg::Done => self.inflight -= 1,
         }
@@ -530,32 +561,52 @@ impl Loop {
     /// are not readable, at most one call in flight per container).
     fn sample(&mut self) {
         let at = self.clock.start.elapsed().as_secs_f64();
+        let mut round: Vec<(TaskId, f64, u64)> = Vec::new();
         for (key, l) in self.live.iter_mut().filter(|(_, l)| l.running) {
             match &l.probe {
                 Some(p) => {
                     if let Ok(s) = p.read() {
-                        self.measured.entry(*key).or_default().add(at, s);
+                        let stats = self.measured.entry(*key).or_default();
+                        stats.add(at, s);
+                        round.push((key.0, stats.last_vcpu, s.memory_bytes));
                     }
                 }
                 None if !l.sampling_via_api => {
                     l.sampling_via_api = true;
-                    let (client, id, tx, key) =
-                        (l.client.clone(), l.id.clone(), self.shared.tx.clone(), *key);
+                    let (client, id, tx, key) = (l.client.clone(), l.id.clone(), self.shared.tx.clone(), *key);
                     let start = self.clock.start;
                     tokio::spawn(async move {
                         if let Some(sample) = super::usage::one_shot(client.raw(), &id).await {
                             let at_s = start.elapsed().as_secs_f64();
-                            let _ = tx.send(Msg::Sample {
-                                task: key.0,
-                                container: key.1,
-                                at_s,
-                                sample,
-                            });
+                            let _ = tx.send(Msg::Sample { task: key.0, container: key.1, at_s, sample });
                         }
                     });
                 }
                 None => {}
             }
+        }
+        if round.is_empty() {
+            return;
+        }
+        // Concurrent use in this round: the whole run and each ECS host.
+        let p = &mut self.peaks;
+        p.rounds += 1;
+        let cpu: f64 = round.iter().map(|r| r.1).sum();
+        let mem: u64 = round.iter().map(|r| r.2).sum();
+        p.total_vcpu = p.total_vcpu.max(cpu);
+        p.total_memory_bytes = p.total_memory_bytes.max(mem);
+        let mut per_host: BTreeMap<HostId, (f64, u64)> = BTreeMap::new();
+        for (task, c, m) in round {
+            if let Some(h) = self.hosts.get(&task) {
+                let e = per_host.entry(*h).or_default();
+                e.0 += c;
+                e.1 += m;
+            }
+        }
+        for (h, (c, m)) in per_host {
+            let e = p.per_host.entry(h).or_default();
+            e.0 = e.0.max(c);
+            e.1 = e.1.max(m);
         }
     }
 
@@ -564,13 +615,13 @@ impl Loop {
     fn stop_everything(
         &mut self,
         engine: &mut Engine,
-        on_event: &mut impl FnMut(SimTime, &Event, &Engine),
+        on_output: &mut impl FnMut(Seen<'_>, &Engine),
     ) {
         let services: Vec<String> = engine.services().map(|s| s.name.clone()).collect();
         for name in services {
             let now = self.now();
             if let Ok(out) = engine.handle(now, Command::DeleteService { name }) {
-                self.apply(engine, out, on_event);
+                self.apply(engine, out, on_output);
             }
         }
         let live: Vec<TaskId> = engine
@@ -584,7 +635,7 @@ impl Loop {
             let now = self.now();
             let reason = Some("Task stopped by berth (end of run)".to_string());
             if let Ok(out) = engine.handle(now, Command::StopTask { task, reason }) {
-                self.apply(engine, out, on_event);
+                self.apply(engine, out, on_output);
             }
         }
     }
@@ -600,6 +651,9 @@ impl Loop {
             (None, Mode::Ecs) => "unplaced".to_string(),
         };
         let sandbox = self.sandboxes.entry(task).or_default().clone();
+        if let Some(h) = t.host {
+            self.hosts.insert(task, h);
+        }
         Some(TaskInfo {
             id: task,
             arn: engine.task_arn(task),
@@ -831,6 +885,10 @@ async fn start_container(shared: Arc<Shared>, info: TaskInfo, index: u16, plan: 
         seconds: plan.run_for.map(|d| shared.cfg.wall(d).as_secs_f64()),
         exit_code: plan.exit_code,
     });
+    let ctx_attach_sandbox = match &attach {
+        Attach::Container(id) => Some(id.clone()),
+        _ => None,
+    };
     let placement = info.placement(&shared);
     let ctx = ContainerContext {
         placement: placement.clone(),
@@ -858,6 +916,17 @@ async fn start_container(shared: Arc<Shared>, info: TaskInfo, index: u16, plan: 
         client.inspect(&id).await.ok().and_then(|i| i.state).and_then(|s| s.pid).filter(|p| *p > 0);
     let _ = shared.tx.send(Msg::Running { task, container: index, pid });
     let _ = shared.tx.send(Msg::Report(Report::ContainerStarted { task, container: index }));
+    // Where to reach it: the container's own ports, or its sandbox's for a shared namespace.
+    if !cd.port_mappings.is_empty() {
+        let holder = match &ctx_attach_sandbox { Some(sb) => sb.clone(), None => id.clone() };
+        if let Ok(ports) = client.published_ports(&holder).await {
+            let wanted: Vec<String> = cd.port_mappings.iter().map(|p| format!("{}/{}", p.container_port, match p.protocol { crate::taskdef::model::Protocol::Tcp => "tcp", crate::taskdef::model::Protocol::Udp => "udp" })).collect();
+            let ports: Vec<(String, u16)> = ports.into_iter().filter(|(c, _)| wanted.contains(c)).collect();
+            if !ports.is_empty() {
+                let _ = shared.tx.send(Msg::Ports { task, container: index, ports });
+            }
+        }
+    }
 
     // A real image with a scenario runtime: stop it when the runtime is up.
     if !stood_in {

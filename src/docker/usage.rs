@@ -145,6 +145,10 @@ pub struct UsageStats {
     pub samples: u64,
     pub peak_memory_bytes: u64,
     sum_memory_bytes: u128,
+    /// The highest CPU rate between two consecutive samples, in vCPUs.
+    pub peak_vcpu: f64,
+    /// The CPU rate between the last two samples, in vCPUs.
+    pub last_vcpu: f64,
 }
 
 impl UsageStats {
@@ -152,6 +156,12 @@ impl UsageStats {
     pub fn add(&mut self, at_s: f64, s: Sample) {
         if self.first.is_none() {
             self.first = Some((at_s, s.cpu_ns));
+        }
+        if let Some((t0, c0)) = self.last {
+            if at_s > t0 {
+                self.last_vcpu = s.cpu_ns.saturating_sub(c0) as f64 / 1e9 / (at_s - t0);
+                self.peak_vcpu = self.peak_vcpu.max(self.last_vcpu);
+            }
         }
         self.last = Some((at_s, s.cpu_ns));
         self.samples += 1;
@@ -215,6 +225,9 @@ mod tests {
         u.add(12.0, Sample { cpu_ns: 2_000_000_000, memory_bytes: 300 });
         // 1 s of CPU in 2 s of wall time: half a vCPU.
         assert_eq!(u.mean_vcpu(), Some(0.5));
+        u.add(13.0, Sample { cpu_ns: 3_500_000_000, memory_bytes: 200 });
+        assert_eq!(u.peak_vcpu, 1.5);
+        assert_eq!(u.last_vcpu, 1.5);
         assert_eq!(u.peak_memory_bytes, 300);
         assert_eq!(u.mean_memory_bytes(), Some(200));
     }
