@@ -157,7 +157,7 @@ async fn run_async(
         cfg.stand_in = args.stand_in;
         cfg.until = Some(SimTime(sc.duration.0));
         let acc = Arc::new(Mutex::new(Accounting::new(mode, &cluster, sc.duration)));
-        let observer = Observer::new(mode, px.clone(), acc.clone(), live.clone(), args.quiet || args.format == "json");
+        let observer = Observer::new(mode, px.clone(), acc.clone(), live.clone(), args.quiet || args.format == "json", SimTime(sc.duration.0));
         let engines = engines.clone();
         let stop = stop_rx.clone();
         runs.push(async move {
@@ -251,12 +251,21 @@ struct Observer {
     /// Fargate tasks whose meter runs: task → billing start.
     billing: HashMap<TaskId, SimTime>,
     fargate_closed: Usd,
+    /// The scenario's end.
+    end: SimTime,
     /// The (last, desired) status last printed per live task, to skip repeats.
     printed: HashMap<TaskId, (crate::engine::TaskStatus, crate::engine::DesiredStatus)>,
 }
 
 impl Observer {
-    fn new(mode: Mode, px: PriceContext, acc: Arc<Mutex<Accounting>>, live: Arc<Mutex<LiveCost>>, quiet: bool) -> Self {
+    fn new(
+        mode: Mode,
+        px: PriceContext,
+        acc: Arc<Mutex<Accounting>>,
+        live: Arc<Mutex<LiveCost>>,
+        quiet: bool,
+        end: SimTime,
+    ) -> Self {
         Observer {
             mode,
             px,
@@ -266,6 +275,7 @@ impl Observer {
             billing: HashMap::new(),
             fargate_closed: Usd::ZERO,
             printed: HashMap::new(),
+            end,
         }
     }
 
@@ -313,7 +323,11 @@ impl Observer {
                 return;
             }
         };
-        self.acc.lock().expect("accounting lock").observe(engine, out, &self.px);
+        // What happens after the scenario's end (berth stopping everything) is not part of the
+        // scenario: the accounting closes still-running tasks at the end, as the simulator's does.
+        if out.at < self.end {
+            self.acc.lock().expect("accounting lock").observe(engine, out, &self.px);
+        }
         for ev in &out.events {
             match ev {
                 Event::BillingStarted { task } => {

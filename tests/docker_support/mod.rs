@@ -203,3 +203,36 @@ pub mod model {
         })
     }
 }
+
+/// A scenario on disk: a 2-host cluster named `cluster`, a `web` service (2 tasks, workload
+/// image serving a health endpoint) and a `batch` job of 2 tasks running `runtime`, over
+/// `duration`. Returns the scenario path.
+pub fn write_scenario(dir: &std::path::Path, cluster: &str, duration: &str, runtime: &str) -> std::path::PathBuf {
+    let w = |name: &str, text: String| std::fs::write(dir.join(name), text).unwrap();
+    w(
+        "cluster.toml",
+        format!(
+            "name = \"{cluster}\"\nregion = \"us-east-1\"\n\n[[hosts]]\ninstance_type = \"m5.large\"\ncount = 2\n\n[ecs]\nimage_pull = \"5s\"\ncontainer_start = \"1s\"\n\n[fargate]\nprovisioning = \"10s\"\nimage_pull = \"5s\"\ncontainer_start = \"1s\"\n"
+        ),
+    );
+    w(
+        "web.json",
+        r#"{"family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["EC2", "FARGATE"], "cpu": "256", "memory": "512",
+ "containerDefinitions": [{"name": "web", "image": "berth/workload:latest", "essential": true,
+   "command": ["serve", "--port", "8080"], "portMappings": [{"containerPort": 8080}]}]}"#
+            .to_string(),
+    );
+    w(
+        "batch.json",
+        r#"{"family": "batch", "networkMode": "awsvpc", "requiresCompatibilities": ["EC2", "FARGATE"], "cpu": "512", "memory": "1024",
+ "containerDefinitions": [{"name": "job", "image": "example.invalid/etl:2.1", "essential": true, "memoryReservation": 128}]}"#
+            .to_string(),
+    );
+    w(
+        "scenario.toml",
+        format!(
+            "name = \"conformance\"\nduration = \"{duration}\"\ncluster = \"cluster.toml\"\nseed = 11\n\n[[services]]\nname = \"web\"\ntask_def = \"web.json\"\ndesired = 2\n\n[[tasks]]\nname = \"etl\"\ntask_def = \"batch.json\"\ncount = 2\nruntime = \"{runtime}\"\n"
+        ),
+    );
+    dir.join("scenario.toml")
+}

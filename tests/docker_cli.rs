@@ -1,0 +1,95 @@
+//! `berth run` as a user runs it: the real binary, Ctrl-C (SIGINT) stopping gracefully and
+//! leaving nothing behind, and the JSON report's extra sections.
+
+mod docker_support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use berth::docker::labels;
+use docker_support::*;
+
+/// Containers and networks carrying `io.berth.cluster=<cluster>` (unique per test).
+fn labelled(cluster: &str) -> (usize, usize) {
+    let filter = format!("label={}={cluster}", labels::CLUSTER);
+    let count = |args: &[&str]| {
+        let out = Command::new("docker").args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).count()
+    };
+    (count(&["ps", "-aq", "--filter", &filter]), count(&["network", "ls", "-q", "--filter", &filter]))
+}
+
+#[tokio::test]
+async fn sigint_stops_gracefully_and_removes_everything() {
+    let Some(c) = docker_or_skip("sigint_stops_gracefully_and_removes_everything").await else { return };
+    ensure_image(&c).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = format!("sigint-{}", std::process::id());
+    let scenario = write_scenario(dir.path(), &cluster, "1h", "30m");
+    let child = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["run", scenario.to_str().unwrap(), "--time-scale", "10", "--stand-in", "--mode", "both"])
+        .env("BERTH_WORKLOAD_BIN", env!("CARGO_BIN_EXE_berth-workload"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Clean up even if an assertion fails below: by label, as `berth cleanup` would.
+    struct Sweep(String);
+    impl Drop for Sweep {
+        fn drop(&mut self) {
+            let f = format!("label={}={}", labels::CLUSTER, self.0);
+            let ids = Command::new("docker").args(["ps", "-aq", "--filter", &f]).output().unwrap().stdout;
+            for id in String::from_utf8_lossy(&ids).split_whitespace() {
+                let _ = Command::new("docker").args(["rm", "-f", id]).output();
+            }
+            let nets = Command::new("docker").args(["network", "ls", "-q", "--filter", &f]).output().unwrap().stdout;
+            for id in String::from_utf8_lossy(&nets).split_whitespace() {
+                let _ = Command::new("docker").args(["network", "rm", id]).output();
+            }
+        }
+    }
+    let _sweep = Sweep(cluster.clone());
+    // Wait until both modes run their tasks: 2 web + 2 batch per mode, plus Fargate sandboxes.
+    let t0 = Instant::now();
+    while labelled(&cluster).0 < 8 && t0.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let (containers, networks) = labelled(&cluster);
+    assert!(containers >= 8 && networks >= 1, "the run did not get going: {containers} containers, {networks} networks");
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("stopping"), "{stderr}");
+    assert!(stdout.contains("STOPPED"), "tasks did not go through STOPPED:\n{stdout}");
+    assert!(stdout.contains("interrupted (Ctrl-C)"), "{stdout}");
+    assert_eq!(labelled(&cluster), (0, 0), "containers or networks left behind");
+}
+
+#[tokio::test]
+async fn json_report_has_simulate_shape_plus_measured() {
+    let Some(c) = docker_or_skip("json_report_has_simulate_shape_plus_measured").await else { return };
+    ensure_image(&c).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = format!("json-{}", std::process::id());
+    let scenario = write_scenario(dir.path(), &cluster, "2m", "40s");
+    let out = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["run", scenario.to_str().unwrap(), "--time-scale", "20", "--stand-in", "--mode", "fargate", "--format", "json"])
+        .env("BERTH_WORKLOAD_BIN", env!("CARGO_BIN_EXE_berth-workload"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["schema"], berth::report::SCHEMA);
+    assert!(v["modes"]["fargate"]["total_usd"].is_string());
+    assert_eq!(v["modes"]["fargate"]["tasks"]["launched"], 4);
+    assert_eq!(v["stood_in"]["example.invalid/etl:2.1"][0], "batch");
+    let fams = v["measured"]["fargate"]["families"].as_array().unwrap();
+    let web = fams.iter().find(|f| f["family"] == "web").expect("web measured");
+    assert!(web["peak_memory_mib"].as_f64().unwrap() > 0.0, "{web}");
+    assert_eq!(web["reserved_memory_mib"], 512);
+    assert!(web["fargate_size_hint"].is_string());
+    assert_eq!(labelled(&cluster), (0, 0));
+}
