@@ -16,18 +16,31 @@ fn labelled(cluster: &str) -> (usize, usize) {
         let out = Command::new("docker").args(args).output().unwrap();
         String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).count()
     };
-    (count(&["ps", "-aq", "--filter", &filter]), count(&["network", "ls", "-q", "--filter", &filter]))
+    (
+        count(&["ps", "-aq", "--filter", &filter]),
+        count(&["network", "ls", "-q", "--filter", &filter]),
+    )
 }
 
 #[tokio::test]
 async fn sigint_stops_gracefully_and_removes_everything() {
-    let Some(c) = docker_or_skip("sigint_stops_gracefully_and_removes_everything").await else { return };
+    let Some(c) = docker_or_skip("sigint_stops_gracefully_and_removes_everything").await else {
+        return;
+    };
     ensure_image(&c).await;
     let dir = tempfile::tempdir().unwrap();
     let cluster = format!("sigint-{}", std::process::id());
     let scenario = write_scenario(dir.path(), &cluster, "1h", "30m");
     let child = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["run", scenario.to_str().unwrap(), "--time-scale", "10", "--stand-in", "--mode", "both"])
+        .args([
+            "run",
+            scenario.to_str().unwrap(),
+            "--time-scale",
+            "10",
+            "--stand-in",
+            "--mode",
+            "both",
+        ])
         .env("BERTH_WORKLOAD_BIN", env!("CARGO_BIN_EXE_berth-workload"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -38,11 +51,16 @@ async fn sigint_stops_gracefully_and_removes_everything() {
     impl Drop for Sweep {
         fn drop(&mut self) {
             let f = format!("label={}={}", labels::CLUSTER, self.0);
-            let ids = Command::new("docker").args(["ps", "-aq", "--filter", &f]).output().unwrap().stdout;
+            let ids =
+                Command::new("docker").args(["ps", "-aq", "--filter", &f]).output().unwrap().stdout;
             for id in String::from_utf8_lossy(&ids).split_whitespace() {
                 let _ = Command::new("docker").args(["rm", "-f", id]).output();
             }
-            let nets = Command::new("docker").args(["network", "ls", "-q", "--filter", &f]).output().unwrap().stdout;
+            let nets = Command::new("docker")
+                .args(["network", "ls", "-q", "--filter", &f])
+                .output()
+                .unwrap()
+                .stdout;
             for id in String::from_utf8_lossy(&nets).split_whitespace() {
                 let _ = Command::new("docker").args(["network", "rm", id]).output();
             }
@@ -55,7 +73,10 @@ async fn sigint_stops_gracefully_and_removes_everything() {
         std::thread::sleep(Duration::from_millis(250));
     }
     let (containers, networks) = labelled(&cluster);
-    assert!(containers >= 8 && networks >= 1, "the run did not get going: {containers} containers, {networks} networks");
+    assert!(
+        containers >= 8 && networks >= 1,
+        "the run did not get going: {containers} containers, {networks} networks"
+    );
     Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -69,13 +90,25 @@ async fn sigint_stops_gracefully_and_removes_everything() {
 
 #[tokio::test]
 async fn json_report_has_simulate_shape_plus_measured() {
-    let Some(c) = docker_or_skip("json_report_has_simulate_shape_plus_measured").await else { return };
+    let Some(c) = docker_or_skip("json_report_has_simulate_shape_plus_measured").await else {
+        return;
+    };
     ensure_image(&c).await;
     let dir = tempfile::tempdir().unwrap();
     let cluster = format!("json-{}", std::process::id());
     let scenario = write_scenario(dir.path(), &cluster, "2m", "40s");
     let out = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["run", scenario.to_str().unwrap(), "--time-scale", "20", "--stand-in", "--mode", "fargate", "--format", "json"])
+        .args([
+            "run",
+            scenario.to_str().unwrap(),
+            "--time-scale",
+            "20",
+            "--stand-in",
+            "--mode",
+            "fargate",
+            "--format",
+            "json",
+        ])
         .env("BERTH_WORKLOAD_BIN", env!("CARGO_BIN_EXE_berth-workload"))
         .output()
         .unwrap();

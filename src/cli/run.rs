@@ -76,8 +76,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         format!("{} names no cluster; pass --cluster FILE", args.scenario.display())
     })?;
     let catalog = Arc::new(Catalog::builtin());
-    let cluster =
-        Arc::new(crate::cluster::load_with(&cluster_path, &catalog).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let cluster = Arc::new(
+        crate::cluster::load_with(&cluster_path, &catalog).map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
     let mut defs = Vec::new();
     for p in &sc.task_defs {
         let (d, _warnings) = crate::taskdef::load(p).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -119,7 +120,11 @@ async fn run_async(
     }
     let outcomes = image::load_into_all(&engines.all()).await?;
     if !args.quiet && outcomes.iter().any(|o| o.built) {
-        eprintln!("built {} on {} engine(s)", image::WORKLOAD_IMAGE, outcomes.iter().filter(|o| o.built).count());
+        eprintln!(
+            "built {} on {} engine(s)",
+            image::WORKLOAD_IMAGE,
+            outcomes.iter().filter(|o| o.built).count()
+        );
     }
 
     let run_id = crate::docker::new_run_id();
@@ -157,12 +162,22 @@ async fn run_async(
         cfg.stand_in = args.stand_in;
         cfg.until = Some(SimTime(sc.duration.0));
         let acc = Arc::new(Mutex::new(Accounting::new(mode, &cluster, sc.duration)));
-        let observer = Observer::new(mode, px.clone(), acc.clone(), live.clone(), args.quiet || args.format == "json", SimTime(sc.duration.0));
+        let observer = Observer::new(
+            mode,
+            px.clone(),
+            acc.clone(),
+            live.clone(),
+            args.quiet || args.format == "json",
+            SimTime(sc.duration.0),
+        );
         let engines = engines.clone();
         let stop = stop_rx.clone();
         runs.push(async move {
             let mut observer = observer;
-            let r = runtime::run(engine, script, engines, cfg, stop, move |seen, engine| observer.see(seen, engine)).await;
+            let r = runtime::run(engine, script, engines, cfg, stop, move |seen, engine| {
+                observer.see(seen, engine)
+            })
+            .await;
             (mode, acc, r)
         });
     }
@@ -180,10 +195,15 @@ async fn run_async(
         for e in &r.errors {
             eprintln!("warning ({mode}): {e}");
         }
-        let acc = Arc::try_unwrap(acc).map(|m| m.into_inner().expect("accounting lock")).unwrap_or_else(|a| a.lock().expect("lock").clone());
+        let acc = Arc::try_unwrap(acc)
+            .map(|m| m.into_inner().expect("accounting lock"))
+            .unwrap_or_else(|a| a.lock().expect("lock").clone());
         let mut report: ModeReport = acc.finish(&r.engine, &px);
         if r.interrupted {
-            report.notes.push(format!("interrupted (Ctrl-C) at scenario time {}", SimDuration(r.ended_at.0)));
+            report.notes.push(format!(
+                "interrupted (Ctrl-C) at scenario time {}",
+                SimDuration(r.ended_at.0)
+            ));
         }
         for (img, fams) in &r.stood_in {
             stood_in.entry(img.clone()).or_default().extend(fams.iter().cloned());
@@ -284,8 +304,15 @@ impl Observer {
         let Some(size) = t.fargate_size else { return Usd::ZERO };
         let def = &engine.def(t.def).def;
         let c = &self.px.cluster;
-        match self.px.catalog.fargate_rate(&c.region, def.runtime_platform.os, def.runtime_platform.arch, c.fargate.spot) {
-            Ok(rate) => rate.charge(size, to.since(from), def.ephemeral_storage_gib.unwrap_or(20)).total(),
+        match self.px.catalog.fargate_rate(
+            &c.region,
+            def.runtime_platform.os,
+            def.runtime_platform.arch,
+            c.fargate.spot,
+        ) {
+            Ok(rate) => {
+                rate.charge(size, to.since(from), def.ephemeral_storage_gib.unwrap_or(20)).total()
+            }
             Err(_) => Usd::ZERO,
         }
     }
@@ -302,7 +329,11 @@ impl Observer {
                 .sum(),
             Mode::Fargate => {
                 self.fargate_closed
-                    + self.billing.iter().map(|(t, from)| self.fargate_charge(engine, *t, *from, now)).sum::<Usd>()
+                    + self
+                        .billing
+                        .iter()
+                        .map(|(t, from)| self.fargate_charge(engine, *t, *from, now))
+                        .sum::<Usd>()
             }
         }
     }
@@ -317,8 +348,15 @@ impl Observer {
                         .and_then(|t| engine.def(t.def).def.containers.get(usize::from(container)))
                         .map(|c| c.name.clone())
                         .unwrap_or_default();
-                    let list: Vec<String> = ports.iter().map(|(c, h)| format!("{c} → localhost:{h}")).collect();
-                    println!("{:>10}  {:<7} {} {name}: {}", "", self.mode.as_str(), short(engine, task), list.join(", "));
+                    let list: Vec<String> =
+                        ports.iter().map(|(c, h)| format!("{c} → localhost:{h}")).collect();
+                    println!(
+                        "{:>10}  {:<7} {} {name}: {}",
+                        "",
+                        self.mode.as_str(),
+                        short(engine, task),
+                        list.join(", ")
+                    );
                 }
                 return;
             }
@@ -345,7 +383,11 @@ impl Observer {
         let line_cost = {
             let mut live = self.live.lock().expect("live cost lock");
             live.by_mode.insert(self.mode, cost);
-            live.by_mode.iter().map(|(m, c)| format!("{m} {}", format_usd(*c))).collect::<Vec<_>>().join(" | ")
+            live.by_mode
+                .iter()
+                .map(|(m, c)| format!("{m} {}", format_usd(*c)))
+                .collect::<Vec<_>>()
+                .join(" | ")
         };
         if self.quiet {
             return;
@@ -380,15 +422,25 @@ impl Observer {
                     format!("{} {last}{desired}{host}{reason}", short(engine, *task))
                 }
                 Event::PlacementFailed { task, reason, explanation } => {
-                    format!("{} waits for capacity: {} {explanation}", short(engine, *task), reason.as_ecs_str())
+                    format!(
+                        "{} waits for capacity: {} {explanation}",
+                        short(engine, *task),
+                        reason.as_ecs_str()
+                    )
                 }
-                Event::ContainerStateChanged { task, container, status: ContainerStatus::Stopped } => {
+                Event::ContainerStateChanged {
+                    task,
+                    container,
+                    status: ContainerStatus::Stopped,
+                } => {
                     let Some(t) = engine.task(*task) else { continue };
                     let c = &t.containers[usize::from(*container)];
                     let name = &engine.def(t.def).def.containers[usize::from(*container)].name;
                     let why = c.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();
                     match c.exit_code {
-                        Some(code) => format!("{} container {name} exited {code}{why}", short(engine, *task)),
+                        Some(code) => {
+                            format!("{} container {name} exited {code}{why}", short(engine, *task))
+                        }
                         None => continue,
                     }
                 }
@@ -408,7 +460,8 @@ fn clock(t: SimTime) -> String {
 
 /// `family:rev/abcd1234` for live lines.
 fn short(engine: &Engine, task: TaskId) -> String {
-    let fam = engine.task(task).map(|t| engine.def(t.def).def.family_revision()).unwrap_or_default();
+    let fam =
+        engine.task(task).map(|t| engine.def(t.def).def.family_revision()).unwrap_or_default();
     let hex = engine.task_hex(task);
     format!("{fam}/{}", &hex[..hex.len().min(8)])
 }
@@ -562,7 +615,9 @@ fn measured_text(mode: Mode, m: &serde_json::Value) -> String {
         ));
     }
     if let Some(n) = m["hosts_needed_hint"].as_u64() {
-        s.push_str(&format!("    what really ran would have fit on {n} host(s) of the cluster's size\n"));
+        s.push_str(&format!(
+            "    what really ran would have fit on {n} host(s) of the cluster's size\n"
+        ));
     }
     s
 }

@@ -90,15 +90,17 @@ impl TaskPlacement<'_> {
     }
 
     /// The Docker name, agent style: `ecs-<family>-<rev>-<container>-<20 hex>`. The hex is
-    /// derived from the run, the task ARN and the container name, so names are unique across
-    /// runs and stable within one (the agent uses random hex; determinism helps tests).
+    /// derived from the run, the mode, the task ARN and the container name, so names are unique
+    /// across runs and across the two modes of one run (whose engines, given the same seed,
+    /// hand out the same task ARNs), and stable within a run (the agent uses random hex;
+    /// determinism helps tests).
     pub fn container_name(&self, container: &str) -> String {
         let clean: String = container
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
             .collect();
-        let h1 = fnv1a(&[self.run, self.task_arn, container, "1"]);
-        let h2 = fnv1a(&[self.run, self.task_arn, container, "2"]);
+        let h1 = fnv1a(&[self.run, self.mode, self.task_arn, container, "1"]);
+        let h2 = fnv1a(&[self.run, self.mode, self.task_arn, container, "2"]);
         let hex = format!("{h1:016x}{:04x}", h2 & 0xffff);
         format!("ecs-{}-{}-{}-{}", self.family, self.revision, clean, hex)
     }
@@ -165,6 +167,7 @@ mod tests {
         assert_eq!(n.len(), "ecs-web-3-nginx-".len() + 20);
         assert_eq!(n, p().container_name("nginx"), "stable within a run");
         assert_ne!(n, TaskPlacement { run: "r2", ..p() }.container_name("nginx"));
+        assert_ne!(n, TaskPlacement { mode: "fargate", ..p() }.container_name("nginx"));
         // The pause container's tildes are not valid in Docker names.
         assert!(p().container_name(PAUSE_CONTAINER).starts_with("ecs-web-3-internalecspause-"));
     }

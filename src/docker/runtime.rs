@@ -187,7 +187,11 @@ enum Msg {
         at_s: f64,
         sample: Sample,
     },
-    Ports { task: TaskId, container: u16, ports: Vec<(String, u16)> },
+    Ports {
+        task: TaskId,
+        container: u16,
+        ports: Vec<(String, u16)>,
+    },
     Error(String),
     Done,
 }
@@ -573,12 +577,18 @@ impl Loop {
                 }
                 None if !l.sampling_via_api => {
                     l.sampling_via_api = true;
-                    let (client, id, tx, key) = (l.client.clone(), l.id.clone(), self.shared.tx.clone(), *key);
+                    let (client, id, tx, key) =
+                        (l.client.clone(), l.id.clone(), self.shared.tx.clone(), *key);
                     let start = self.clock.start;
                     tokio::spawn(async move {
                         if let Some(sample) = super::usage::one_shot(client.raw(), &id).await {
                             let at_s = start.elapsed().as_secs_f64();
-                            let _ = tx.send(Msg::Sample { task: key.0, container: key.1, at_s, sample });
+                            let _ = tx.send(Msg::Sample {
+                                task: key.0,
+                                container: key.1,
+                                at_s,
+                                sample,
+                            });
                         }
                     });
                 }
@@ -918,10 +928,27 @@ async fn start_container(shared: Arc<Shared>, info: TaskInfo, index: u16, plan: 
     let _ = shared.tx.send(Msg::Report(Report::ContainerStarted { task, container: index }));
     // Where to reach it: the container's own ports, or its sandbox's for a shared namespace.
     if !cd.port_mappings.is_empty() {
-        let holder = match &ctx_attach_sandbox { Some(sb) => sb.clone(), None => id.clone() };
+        let holder = match &ctx_attach_sandbox {
+            Some(sb) => sb.clone(),
+            None => id.clone(),
+        };
         if let Ok(ports) = client.published_ports(&holder).await {
-            let wanted: Vec<String> = cd.port_mappings.iter().map(|p| format!("{}/{}", p.container_port, match p.protocol { crate::taskdef::model::Protocol::Tcp => "tcp", crate::taskdef::model::Protocol::Udp => "udp" })).collect();
-            let ports: Vec<(String, u16)> = ports.into_iter().filter(|(c, _)| wanted.contains(c)).collect();
+            let wanted: Vec<String> = cd
+                .port_mappings
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{}/{}",
+                        p.container_port,
+                        match p.protocol {
+                            crate::taskdef::model::Protocol::Tcp => "tcp",
+                            crate::taskdef::model::Protocol::Udp => "udp",
+                        }
+                    )
+                })
+                .collect();
+            let ports: Vec<(String, u16)> =
+                ports.into_iter().filter(|(c, _)| wanted.contains(c)).collect();
             if !ports.is_empty() {
                 let _ = shared.tx.send(Msg::Ports { task, container: index, ports });
             }

@@ -72,7 +72,11 @@ pub fn compile(sc: &Scenario, defs: &[DefId], seed: u64) -> Result<Script, Strin
             if at < end {
                 script.push((
                     at,
-                    Command::UpdateService { name: s.name.clone(), desired: Some(*desired), task_def: None },
+                    Command::UpdateService {
+                        name: s.name.clone(),
+                        desired: Some(*desired),
+                        task_def: None,
+                    },
                 ));
             }
         }
@@ -100,7 +104,9 @@ mod tests {
         let times: Vec<u64> = s.iter().map(|(t, _)| t.0 / 60_000).collect();
         assert_eq!(times, [0, 0, 20, 20, 40, 40]);
         match &s[0].1 {
-            Command::RunTask(rt) => assert_eq!(rt.overrides.runtime, Some(SimDuration::from_secs(300))),
+            Command::RunTask(rt) => {
+                assert_eq!(rt.overrides.runtime, Some(SimDuration::from_secs(300)))
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -113,7 +119,9 @@ mod tests {
         let s = compile(&sc, &[DefId(0)], 1).unwrap();
         assert_eq!(s.len(), 3, "{s:?}");
         match &s[1].1 {
-            Command::RunTask(rt) => assert_eq!(rt.overrides.runtime, Some(SimDuration::from_secs(360))),
+            Command::RunTask(rt) => {
+                assert_eq!(rt.overrides.runtime, Some(SimDuration::from_secs(360)))
+            }
             other => panic!("{other:?}"),
         }
         assert!(matches!(&s[2].1, Command::UpdateService { desired: Some(3), .. }));

@@ -207,7 +207,12 @@ pub mod model {
 /// A scenario on disk: a 2-host cluster named `cluster`, a `web` service (2 tasks, workload
 /// image serving a health endpoint) and a `batch` job of 2 tasks running `runtime`, over
 /// `duration`. Returns the scenario path.
-pub fn write_scenario(dir: &std::path::Path, cluster: &str, duration: &str, runtime: &str) -> std::path::PathBuf {
+pub fn write_scenario(
+    dir: &std::path::Path,
+    cluster: &str,
+    duration: &str,
+    runtime: &str,
+) -> std::path::PathBuf {
     let w = |name: &str, text: String| std::fs::write(dir.join(name), text).unwrap();
     w(
         "cluster.toml",
