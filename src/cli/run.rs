@@ -466,23 +466,30 @@ fn short(engine: &Engine, task: TaskId) -> String {
     format!("{fam}/{}", &hex[..hex.len().min(8)])
 }
 
+/// One task's measured use: the sums over its containers (they run side by side).
+#[derive(Debug, Clone, Copy, Default)]
+struct TaskUse {
+    mean_vcpu: f64,
+    peak_vcpu: f64,
+    peak_memory_bytes: u64,
+}
+
 /// The `measured` section of one mode: reserved versus used per family and per host, and a
 /// right-sizing hint.
 fn measured(r: &RunResult, cluster: &Cluster) -> serde_json::Value {
     let engine = &r.engine;
     // Per task: the sum over its containers (containers of a task run side by side).
-    let mut per_task: BTreeMap<TaskId, (f64, f64, u64, u64)> = BTreeMap::new();
+    let mut per_task: BTreeMap<TaskId, TaskUse> = BTreeMap::new();
     for m in &r.measured {
         let e = per_task.entry(m.task).or_default();
-        e.0 += m.stats.mean_vcpu().unwrap_or(0.0);
-        e.1 += m.stats.peak_vcpu;
-        e.2 += m.stats.peak_memory_bytes;
-        e.3 += m.stats.samples;
+        e.mean_vcpu += m.stats.mean_vcpu().unwrap_or(0.0);
+        e.peak_vcpu += m.stats.peak_vcpu;
+        e.peak_memory_bytes += m.stats.peak_memory_bytes;
     }
-    let mut fams: BTreeMap<String, Vec<(TaskId, (f64, f64, u64, u64))>> = BTreeMap::new();
+    let mut fams: BTreeMap<String, Vec<TaskUse>> = BTreeMap::new();
     for (t, v) in per_task {
         if let Some(task) = engine.task(t) {
-            fams.entry(engine.def(task.def).def.family.clone()).or_default().push((t, v));
+            fams.entry(engine.def(task.def).def.family.clone()).or_default().push(v);
         }
     }
     let families: Vec<serde_json::Value> = fams
@@ -491,9 +498,10 @@ fn measured(r: &RunResult, cluster: &Cluster) -> serde_json::Value {
             let def = engine.defs().iter().find(|d| &d.def.family == fam).map(|d| &d.def);
             let (res_cpu, res_mem) = def.map(reserved).unwrap_or((0, 0));
             let n = tasks.len() as f64;
-            let mean_vcpu = tasks.iter().map(|(_, v)| v.0).sum::<f64>() / n;
-            let peak_vcpu = tasks.iter().map(|(_, v)| v.1).fold(0.0, f64::max);
-            let peak_mib = tasks.iter().map(|(_, v)| v.2).max().unwrap_or(0) as f64 / 1048576.0;
+            let mean_vcpu = tasks.iter().map(|v| v.mean_vcpu).sum::<f64>() / n;
+            let peak_vcpu = tasks.iter().map(|v| v.peak_vcpu).fold(0.0, f64::max);
+            let peak_mib =
+                tasks.iter().map(|v| v.peak_memory_bytes).max().unwrap_or(0) as f64 / 1048576.0;
             let os = def.map(|d| d.runtime_platform.os).unwrap_or(crate::taskdef::model::OsFamily::Linux);
             let need_cpu = ((peak_vcpu * 1024.0).ceil() as u32).max(1);
             let need_mem = (peak_mib.ceil() as u32).max(1);
@@ -553,33 +561,6 @@ fn reserved(d: &TaskDefinition) -> (u32, u32) {
     (cpu, mem)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clock_format() {
-        assert_eq!(clock(SimTime(0)), "0:00:00.0");
-        assert_eq!(clock(SimTime(3_723_450)), "1:02:03.4");
-    }
-
-    #[test]
-    fn reserved_prefers_task_level() {
-        let mut d: TaskDefinition = serde_json::from_value(json!({
-            "family": "f", "revision": null, "task_role_arn": null, "execution_role_arn": null,
-            "network_mode": "awsvpc", "requires_compatibilities": [], "cpu_units": 512, "memory_mib": 1024,
-            "runtime_platform": {"os": "linux", "arch": "x86_64"}, "ephemeral_storage_gib": null,
-            "placement_constraints": [], "pid_mode": null, "ipc_mode": null, "containers": [],
-            "volumes": [], "tags": []
-        }))
-        .unwrap();
-        assert_eq!(reserved(&d), (512, 1024));
-        d.cpu_units = None;
-        d.memory_mib = None;
-        assert_eq!(reserved(&d), (0, 0));
-    }
-}
-
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
@@ -620,4 +601,31 @@ fn measured_text(mode: Mode, m: &serde_json::Value) -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_format() {
+        assert_eq!(clock(SimTime(0)), "0:00:00.0");
+        assert_eq!(clock(SimTime(3_723_450)), "1:02:03.4");
+    }
+
+    #[test]
+    fn reserved_prefers_task_level() {
+        let mut d: TaskDefinition = serde_json::from_value(json!({
+            "family": "f", "revision": null, "task_role_arn": null, "execution_role_arn": null,
+            "network_mode": "awsvpc", "requires_compatibilities": [], "cpu_units": 512, "memory_mib": 1024,
+            "runtime_platform": {"os": "linux", "arch": "x86_64"}, "ephemeral_storage_gib": null,
+            "placement_constraints": [], "pid_mode": null, "ipc_mode": null, "containers": [],
+            "volumes": [], "tags": []
+        }))
+        .unwrap();
+        assert_eq!(reserved(&d), (512, 1024));
+        d.cpu_units = None;
+        d.memory_mib = None;
+        assert_eq!(reserved(&d), (0, 0));
+    }
 }
