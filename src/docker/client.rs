@@ -154,8 +154,9 @@ impl DockerClient {
     }
 
     /// Waits until the container is not running and returns its exit code and whether it was
-    /// OOM-killed. Call after [`start`](Self::start): `not-running` returns at once for a
-    /// container that has already exited, so no exit is missed.
+    /// OOM-killed (`State.OOMKilled`, looked up for every non-zero exit). Call after
+    /// [`start`](Self::start): `not-running` returns at once for a container that has already
+    /// exited, so no exit is missed.
     pub async fn wait_exit(&self, id: &str) -> Result<Exit, AgentError> {
         let opts = WaitContainerOptionsBuilder::default().condition("not-running").build();
         let mut stream = self.docker.wait_container(id, Some(opts));
@@ -168,6 +169,12 @@ impl DockerClient {
             }
             None => None,
         };
+        // A clean exit (0) was not OOM-killed: the kernel's OOM kill is a SIGKILL (137 for the
+        // main process; a killed child usually makes it exit non-zero). So the common exit costs
+        // no extra API call, and any other exit is checked.
+        if code == Some(0) {
+            return Ok(Exit { code: 0, oom: false });
+        }
         let state = self.inspect(id).await?.state.unwrap_or_default();
         let oom = state.oom_killed.unwrap_or(false);
         let code = code.or(state.exit_code).unwrap_or(if oom { 137 } else { -1 });
