@@ -19,6 +19,44 @@ const SEEDS: &[&str] = &[
        "tags": [{"key": "k", "value": "v"}]}"#,
 ];
 
+/// The real task definitions of the shared corpus, when it is there (see tests/corpus.rs), else
+/// none; the local seeds above always take part.
+fn corpus_seeds() -> &'static [String] {
+    static SEEDS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    SEEDS.get_or_init(|| {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dirs = std::env::var_os("BERTH_SHARED")
+            .map(std::path::PathBuf::from)
+            .into_iter()
+            .chain([root.join("../shared"), root.join("../../shared")])
+            .map(|p| p.join("corpus/task-defs"));
+        for dir in dirs {
+            if let Ok(entries) = std::fs::read_dir(&dir) {
+                let mut v: Vec<String> = entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                    .filter_map(|p| std::fs::read_to_string(p).ok())
+                    .collect();
+                v.sort();
+                return v;
+            }
+        }
+        Vec::new()
+    })
+}
+
+/// A seed by index over the local seeds followed by the corpus.
+fn seed(i: prop::sample::Index) -> String {
+    let corpus = corpus_seeds();
+    let n = SEEDS.len() + corpus.len();
+    let k = i.index(n);
+    if k < SEEDS.len() {
+        SEEDS[k].to_string()
+    } else {
+        corpus[k - SEEDS.len()].clone()
+    }
+}
+
 /// Parses and, when that succeeds, derives everything; only a panic fails the property.
 fn exercise(text: &str) {
     let parsed = berth::taskdef::parse_document(text);
@@ -121,10 +159,10 @@ proptest! {
 
     #[test]
     fn byte_mutations_of_real_definitions_never_panic(
-        seed in 0..SEEDS.len(),
+        which in any::<prop::sample::Index>(),
         edits in prop::collection::vec((any::<prop::sample::Index>(), 0u8..4, any::<char>()), 1..6),
     ) {
-        let mut chars: Vec<char> = SEEDS[seed].chars().collect();
+        let mut chars: Vec<char> = seed(which).chars().collect();
         for (at, op, c) in edits {
             if chars.is_empty() { break; }
             let i = at.index(chars.len());
@@ -140,11 +178,11 @@ proptest! {
 
     #[test]
     fn value_mutations_of_real_definitions_never_panic(
-        seed in 0..SEEDS.len(),
+        which in any::<prop::sample::Index>(),
         mut pick in any::<u64>(),
         new in json_value(),
     ) {
-        let mut v: serde_json::Value = serde_json::from_str(SEEDS[seed]).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&seed(which)).unwrap();
         replace_somewhere(&mut v, &mut pick, new);
         exercise(&serde_json::to_string_pretty(&v).unwrap());
     }

@@ -1,13 +1,224 @@
-//! `berth simulate`.
+//! `berth simulate SCENARIO`: runs a scenario on the simulator in ECS and/or Fargate mode and
+//! prints the cost report.
+//!
+//! Exit codes: 0 fine; 1 an `[expect]` check failed (saying which and by how much); 2 a file
+//! could not be read or is invalid (file, line, column and key).
 
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cluster::Cluster;
+use crate::diag::FileError;
+use crate::engine::Mode;
+use crate::pricing::Catalog;
+use crate::report::{render_text, Report, ScenarioInfo};
+use crate::scenario::Scenario;
+use crate::sim::{simulate, SimSetup};
+use crate::taskdef::model::TaskDefinition;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModeArg {
+    Ecs,
+    Fargate,
+    Both,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The scenario file.
-    pub scenario: std::path::PathBuf,
+    /// The scenario file (see docs/scenario-files.md).
+    pub scenario: PathBuf,
+    /// Cluster file to use instead of the scenario's `cluster`.
+    #[arg(long)]
+    pub cluster: Option<PathBuf>,
+    /// Which mode(s) to simulate.
+    #[arg(long, value_enum, default_value = "both")]
+    pub mode: ModeArg,
+    /// Seed for random placement, arrivals and run times (default: the scenario's `seed`, else 1).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// A price file that overrides or extends the built-in catalog.
+    #[arg(long)]
+    pub prices: Option<PathBuf>,
+    /// No progress indicator.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Also write the full report (JSON, with the chart series) to this file for `berth report`.
+    #[arg(long)]
+    pub save: Option<PathBuf>,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`berth simulate` is not built yet")
+/// A scenario with everything it refers to loaded.
+pub struct Loaded {
+    pub scenario: Arc<Scenario>,
+    pub task_defs: Arc<Vec<TaskDefinition>>,
+    pub cluster: Arc<Cluster>,
+    pub cluster_file: PathBuf,
+    pub catalog: Arc<Catalog>,
+}
+
+/// Reads the scenario, its cluster (or `cluster_override`), its task definitions and the prices.
+pub fn load(
+    scenario: &Path,
+    cluster_override: Option<&Path>,
+    prices: Option<&Path>,
+) -> Result<Loaded, FileError> {
+    let sc = crate::scenario::load(scenario)?;
+    let mut catalog = Catalog::builtin();
+    if let Some(p) = prices {
+        catalog = catalog.with_overrides(p)?;
+    }
+    let cluster_file = match (cluster_override, &sc.cluster) {
+        (Some(c), _) => c.to_path_buf(),
+        (None, Some(c)) => c.clone(),
+        (None, None) => {
+            return Err(FileError::single(
+                scenario,
+                crate::diag::Diagnostic::error(
+                    "cluster",
+                    crate::diag::Pos { line: 1, column: 1 },
+                    "the scenario names no cluster",
+                )
+                .with_hint("add `cluster = \"../clusters/laptop.toml\"` or pass --cluster FILE"),
+            ))
+        }
+    };
+    let cluster = crate::cluster::load_with(&cluster_file, &catalog)?;
+    let mut defs = Vec::with_capacity(sc.task_defs.len());
+    for p in &sc.task_defs {
+        let (def, _warnings) = crate::taskdef::load(p)?;
+        defs.push(def);
+    }
+    Ok(Loaded {
+        scenario: Arc::new(sc),
+        task_defs: Arc::new(defs),
+        cluster: Arc::new(cluster),
+        cluster_file,
+        catalog: Arc::new(catalog),
+    })
+}
+
+/// Simulates the given modes (in parallel, one thread each) and builds the report.
+/// `progress` receives the overall fraction done.
+pub fn run_modes(
+    l: &Loaded,
+    modes: &[Mode],
+    seed: u64,
+    progress: &(dyn Fn(f64) + Sync),
+) -> (Report, u64) {
+    let done: Vec<AtomicU64> = modes.iter().map(|_| AtomicU64::new(0)).collect();
+    let results: Vec<(crate::report::ModeReport, u64)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = modes
+            .iter()
+            .enumerate()
+            .map(|(i, &mode)| {
+                let setup = SimSetup {
+                    scenario: l.scenario.clone(),
+                    task_defs: l.task_defs.clone(),
+                    cluster: l.cluster.clone(),
+                    catalog: l.catalog.clone(),
+                    mode,
+                    seed,
+                };
+                let done = &done;
+                scope.spawn(move || {
+                    simulate(setup, &mut |f| {
+                        done[i].store((f * 1e6) as u64, Ordering::Relaxed);
+                        let total: u64 = done.iter().map(|d| d.load(Ordering::Relaxed)).sum();
+                        progress(total as f64 / 1e6 / done.len() as f64);
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("simulation thread")).collect()
+    });
+    let events = results.iter().map(|(_, e)| e).sum();
+    let info = ScenarioInfo {
+        name: l.scenario.name.clone(),
+        file: l.scenario.file.display().to_string(),
+        cluster: l.cluster.name.clone(),
+        region: l.cluster.region.clone(),
+        hosts: l.cluster.hosts.len(),
+        duration: l.scenario.duration.to_string(),
+        duration_seconds: l.scenario.duration.0 / 1000,
+        seed,
+    };
+    let report =
+        Report::new(info, results.into_iter().map(|(r, _)| r).collect(), &l.scenario.expect);
+    (report, events)
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let loaded = match load(&args.scenario, args.cluster.as_deref(), args.prices.as_deref()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let seed = args.seed.or(loaded.scenario.seed).unwrap_or(1);
+    let modes: Vec<Mode> = match args.mode {
+        ModeArg::Ecs => vec![Mode::Ecs],
+        ModeArg::Fargate => vec![Mode::Fargate],
+        ModeArg::Both => vec![Mode::Ecs, Mode::Fargate],
+    };
+
+    // The bar appears only once a run has taken more than a second, on a terminal.
+    let show = !args.quiet && std::io::stderr().is_terminal();
+    let bar = ProgressBar::with_draw_target(Some(1000), ProgressDrawTarget::hidden());
+    bar.set_style(
+        ProgressStyle::with_template("simulating {msg} [{bar:30}] {percent}% ({elapsed})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(loaded.scenario.name.clone());
+    let started = Instant::now();
+    let shown = std::sync::atomic::AtomicBool::new(false);
+    let progress = |f: f64| {
+        if !show {
+            return;
+        }
+        if !shown.load(Ordering::Relaxed) && started.elapsed() > Duration::from_secs(1) {
+            shown.store(true, Ordering::Relaxed);
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        bar.set_position((f * 1000.0) as u64);
+    };
+    let (report, events) = run_modes(&loaded, &modes, seed, &progress);
+    bar.finish_and_clear();
+    tracing::info!(events, seconds = started.elapsed().as_secs_f64(), "simulated");
+
+    let json = report.to_json();
+    if let Some(path) = &args.save {
+        std::fs::write(path, &json).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let text = match args.format {
+        Format::Text => render_text(&report),
+        Format::Json => json + "\n",
+    };
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    let failed: Vec<_> = report.failed_expectations().collect();
+    if !failed.is_empty() {
+        for f in &failed {
+            eprintln!("expectation failed: {}: {}", f.name, f.detail);
+        }
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
 }

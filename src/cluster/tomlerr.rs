@@ -19,7 +19,10 @@ pub fn toml_file_error(file: impl Into<PathBuf>, text: &str, err: &toml::de::Err
         Pos { line: 1, column: 1 }
     };
     let message = err.message().trim().to_string();
-    let section = section_at(text, offset);
+    let section = match inline_path(text, offset) {
+        Some(inner) => join_path(&section_at(text, offset), &inner),
+        None => section_at(text, offset),
+    };
     if let Some((unknown, expected)) = parse_unknown_field(&message) {
         let path = join_path(&section, &unknown);
         let mut d = Diagnostic::error(path, pos, format!("unknown key `{unknown}`"));
@@ -27,17 +30,121 @@ pub fn toml_file_error(file: impl Into<PathBuf>, text: &str, err: &toml::de::Err
             Some(best) => {
                 format!("did you mean `{best}`? valid keys here: {}", expected.join(", "))
             }
+            None if expected.is_empty() => "no keys are expected here".to_string(),
             None => format!("valid keys here: {}", expected.join(", ")),
         };
         d = d.with_hint(hint);
         return FileError::single(file, d);
     }
+    if let Some(missing) = message.strip_prefix("missing field `").and_then(|r| r.split('`').next())
+    {
+        let d = Diagnostic::error(
+            join_path(&section, missing),
+            pos,
+            format!("missing key `{missing}`"),
+        );
+        return FileError::single(file, d);
+    }
     let key = key_at(text, offset);
     let path = match key {
-        Some(k) if !section.ends_with(&k) => join_path(&section, &k),
+        Some(k) if !section.ends_with(&k) && inline_path(text, offset).is_none() => {
+            join_path(&section, &k)
+        }
         _ => section,
     };
     FileError::single(file, Diagnostic::error(path, pos, message))
+}
+
+/// Inside an inline array or table (`placement_strategy = [{ type = "x", fild = 1 }]`), the
+/// path of the element the offset is in, relative to its table: `placement_strategy[0]`.
+/// Follows strings and comments well enough for berth's files; `None` outside inline values.
+fn inline_path(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    // Start at the header of the enclosing table (or the top of the file).
+    let mut start = 0;
+    for (i, line) in line_starts(text) {
+        if i > offset {
+            break;
+        }
+        if line.trim_start().starts_with('[') && !line.contains('=') {
+            start = i;
+        }
+    }
+    enum C {
+        Array(usize),
+        Table,
+    }
+    let mut stack: Vec<C> = Vec::new();
+    let mut key = String::new();
+    let mut at_line_start = true;
+    let mut chars = text[start..offset].chars().peekable();
+    let mut in_str: Option<char> = None;
+    let mut current_word = String::new();
+    while let Some(c) = chars.next() {
+        if let Some(q) = in_str {
+            if c == '\\' && q == '"' {
+                chars.next();
+            } else if c == q {
+                in_str = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' => in_str = Some(c),
+            '#' => {
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        break;
+                    }
+                }
+                at_line_start = true;
+                current_word.clear();
+                continue;
+            }
+            '\n' => {
+                at_line_start = true;
+                current_word.clear();
+                continue;
+            }
+            '=' if stack.is_empty() && at_line_start => {
+                key = current_word.trim().to_string();
+                at_line_start = false;
+            }
+            '[' if !stack.is_empty() || !at_line_start => stack.push(C::Array(0)),
+            '{' => stack.push(C::Table),
+            ']' | '}' => {
+                stack.pop();
+            }
+            ',' => {
+                if let Some(C::Array(n)) = stack.last_mut() {
+                    *n += 1;
+                }
+            }
+            _ => {}
+        }
+        if at_line_start && stack.is_empty() && c != '=' {
+            current_word.push(c);
+        }
+    }
+    if stack.is_empty() || key.is_empty() {
+        return None;
+    }
+    let mut path = key;
+    for c in &stack {
+        if let C::Array(n) = c {
+            path.push_str(&format!("[{n}]"));
+        }
+    }
+    Some(path)
+}
+
+fn line_starts(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut pos = 0;
+    text.split_inclusive('\n').map(move |l| {
+        let start = pos;
+        pos += l.len();
+        (start, l)
+    })
 }
 
 fn join_path(section: &str, key: &str) -> String {
@@ -62,7 +169,10 @@ fn parse_unknown_field(message: &str) -> Option<(String, Vec<String>)> {
 /// The table the byte offset sits in, as a path: `ecs`, `hosts[1]`, or empty for the root.
 /// Counts `[[name]]` headers to number array-of-tables entries.
 pub(crate) fn section_at(text: &str, offset: usize) -> String {
-    let before = &text[..offset.min(text.len())];
+    // Include the line the offset is on: an error may point at a table's own header.
+    let offset = offset.min(text.len());
+    let end = text[offset..].find('\n').map(|i| offset + i).unwrap_or(text.len());
+    let before = &text[..end];
     let mut current = String::new();
     let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for line in before.lines() {
@@ -104,6 +214,22 @@ mod tests {
         assert_eq!(section_at(t, t.find("a=1").unwrap()), "hosts[0]");
         assert_eq!(section_at(t, t.find("b=2").unwrap()), "hosts[1]");
         assert_eq!(section_at(t, t.find("c=3").unwrap()), "ecs");
+    }
+
+    #[test]
+    fn inline_paths() {
+        let t = "[ecs]\nplacement_strategy = [{ type = \"a\" }, { type = \"b\", fild = 1 }]\n";
+        assert_eq!(
+            inline_path(t, t.find("fild").unwrap()).as_deref(),
+            Some("placement_strategy[1]")
+        );
+        let t = "[ecs]\nplacement_strategy = [\n  { type = \"a,]\" }, # x, ]\n  { fild = 1 },\n]\n";
+        assert_eq!(
+            inline_path(t, t.find("fild").unwrap()).as_deref(),
+            Some("placement_strategy[1]")
+        );
+        let t = "[ecs]\nimage_pull = \"1s\"\n";
+        assert_eq!(inline_path(t, t.find("1s").unwrap()), None);
     }
 
     #[test]

@@ -62,12 +62,14 @@ impl Engine {
         deployment: u32,
         out: &mut Output,
     ) -> TaskId {
-        let id = TaskId(self.s.next_task);
+        let id = self.s.tasks.next_id();
+        let seq = self.s.next_task;
         self.s.next_task += 1;
         let def = self.s.profiles[profile as usize].def;
         let n = self.s.defs[def.0 as usize].containers.len();
         let task = Task {
             id,
+            seq,
             def,
             profile,
             service,
@@ -86,7 +88,7 @@ impl Engine {
             billing: false,
             version: 1,
         };
-        self.s.tasks.insert(id, task);
+        self.s.tasks.insert(task);
         if let Some(s) = service {
             if let Some(svc) = self.s.services[s.0 as usize].as_mut() {
                 svc.tasks.insert(id);
@@ -124,7 +126,7 @@ impl Engine {
                 .map_err(Clone::clone)
             {
                 Ok(size) => {
-                    if let Some(t) = self.s.tasks.get_mut(&id) {
+                    if let Some(t) = self.s.tasks.get_mut(id) {
                         t.fargate_size = Some(size);
                     }
                     out.effects.push(Effect::ProvisionSlot { task: id, size });
@@ -143,12 +145,12 @@ impl Engine {
 
     /// ECS mode: asks the placer for a host; on success the task moves to PENDING.
     fn try_place(&mut self, now: SimTime, id: TaskId, out: &mut Output) -> bool {
-        let Some(task) = self.s.tasks.get(&id) else { return false };
+        let Some(task) = self.s.tasks.get(id) else { return false };
         let req = &self.s.profiles[task.profile as usize].request;
         match self.placer.place(req, &mut self.s.rng) {
             Ok(host) => {
                 out.events.push(Event::TaskPlaced { task: id, host });
-                let t = self.s.tasks.get_mut(&id).expect("checked");
+                let t = self.s.tasks.get_mut(id).expect("checked");
                 t.host = Some(host);
                 self.set_status(id, TaskStatus::Pending, out);
                 self.begin_pull(now, id, out);
@@ -168,7 +170,7 @@ impl Engine {
     /// ECS mode: places waiting tasks in arrival order until the first one that does not fit.
     fn place_waiting(&mut self, now: SimTime, out: &mut Output) {
         while let Some(&id) = self.s.waiting.front() {
-            let live = self.s.tasks.get(&id).is_some_and(|t| {
+            let live = self.s.tasks.get(id).is_some_and(|t| {
                 t.last_status == TaskStatus::Provisioning
                     && t.desired_status == DesiredStatus::Running
             });
@@ -185,7 +187,7 @@ impl Engine {
 
     /// Starts the image pulls of a task that has a host (ECS) or a slot (Fargate).
     fn begin_pull(&mut self, now: SimTime, id: TaskId, out: &mut Output) {
-        let task = self.s.tasks.get_mut(&id).expect("live task");
+        let task = self.s.tasks.get_mut(id).expect("live task");
         let entry = &self.s.defs[task.def.0 as usize];
         task.times.pull_started_at = Some(now);
         let mut missing = 0u16;
@@ -256,7 +258,7 @@ impl Engine {
         };
         let image_name = error.as_ref().map(|_| self.image(image).to_string());
         for w in waiters {
-            let Some(t) = self.s.tasks.get_mut(&w) else { continue };
+            let Some(t) = self.s.tasks.get_mut(w) else { continue };
             if t.desired_status != DesiredStatus::Running
                 || t.last_status != TaskStatus::Pending
                 || t.images_missing == 0
@@ -283,7 +285,7 @@ impl Engine {
     /// dependencies can no longer be met.
     fn start_ready(&mut self, now: SimTime, id: TaskId, out: &mut Output) {
         loop {
-            let Some(task) = self.s.tasks.get(&id) else { return };
+            let Some(task) = self.s.tasks.get(id) else { return };
             if task.desired_status != DesiredStatus::Running || task.images_missing > 0 {
                 return;
             }
@@ -313,18 +315,22 @@ impl Engine {
                     }
                 }
             }
-            let task = self.s.tasks.get_mut(&id).expect("live");
+            let task = self.s.tasks.get_mut(id).expect("live");
             for (c, plan) in starts {
                 task.containers[c as usize].status = ContainerStatus::Starting;
                 out.effects.push(Effect::StartContainer { task: id, container: c, plan });
             }
             for c in nevers {
                 task.containers[c as usize].status = ContainerStatus::Stopped;
-                out.events.push(Event::ContainerStateChanged {
-                    task: id,
-                    container: c,
-                    status: ContainerStatus::Stopped,
-                });
+                container_event(
+                    self.s.config.container_events,
+                    out,
+                    Event::ContainerStateChanged {
+                        task: id,
+                        container: c,
+                        status: ContainerStatus::Stopped,
+                    },
+                );
                 changed = true;
             }
             if let Some(reason) = fail {
@@ -339,18 +345,22 @@ impl Engine {
     }
 
     fn container_started(&mut self, now: SimTime, id: TaskId, c: u16, out: &mut Output) {
-        let Some(task) = self.s.tasks.get_mut(&id) else { return };
+        let Some(task) = self.s.tasks.get_mut(id) else { return };
         let Some(cs) = task.containers.get_mut(c as usize) else { return };
         if cs.status != ContainerStatus::Starting {
             return;
         }
         cs.status = ContainerStatus::Running;
         cs.started_at = Some(now);
-        out.events.push(Event::ContainerStateChanged {
-            task: id,
-            container: c,
-            status: ContainerStatus::Running,
-        });
+        container_event(
+            self.s.config.container_events,
+            out,
+            Event::ContainerStateChanged {
+                task: id,
+                container: c,
+                status: ContainerStatus::Running,
+            },
+        );
         if task.desired_status == DesiredStatus::Stopped {
             // Started after the task was told to stop: stop it in turn.
             self.shutdown_step(now, id, out);
@@ -377,7 +387,7 @@ impl Engine {
         reason: Option<String>,
         out: &mut Output,
     ) {
-        let Some(task) = self.s.tasks.get_mut(&id) else { return };
+        let Some(task) = self.s.tasks.get_mut(id) else { return };
         let Some(cs) = task.containers.get_mut(c as usize) else { return };
         if cs.status == ContainerStatus::Stopped || cs.status == ContainerStatus::Pending {
             return;
@@ -388,11 +398,15 @@ impl Engine {
         if let Some(k) = cs.kill_at.take() {
             self.s.timers.remove(&(k, Timer::Kill { task: id, container: c }));
         }
-        out.events.push(Event::ContainerStateChanged {
-            task: id,
-            container: c,
-            status: ContainerStatus::Stopped,
-        });
+        container_event(
+            self.s.config.container_events,
+            out,
+            Event::ContainerStateChanged {
+                task: id,
+                container: c,
+                status: ContainerStatus::Stopped,
+            },
+        );
         let entry = &self.s.defs[task.def.0 as usize];
         let essential = entry.containers[c as usize].essential;
         if task.desired_status == DesiredStatus::Running {
@@ -420,7 +434,7 @@ impl Engine {
 
     /// RUNNING once every container is up (or already done); finished once all are stopped.
     fn check_progress(&mut self, now: SimTime, id: TaskId, out: &mut Output) {
-        let Some(task) = self.s.tasks.get(&id) else { return };
+        let Some(task) = self.s.tasks.get(id) else { return };
         if task.containers.iter().all(|c| c.status == ContainerStatus::Stopped) {
             if matches!(
                 task.last_status,
@@ -453,10 +467,10 @@ impl Engine {
                 .iter()
                 .all(|c| matches!(c.status, ContainerStatus::Running | ContainerStatus::Stopped))
         {
-            let t = self.s.tasks.get_mut(&id).expect("live");
+            let t = self.s.tasks.get_mut(id).expect("live");
             t.times.started_at = Some(now);
             self.set_status(id, TaskStatus::Running, out);
-            if let Some(s) = self.s.tasks[&id].service {
+            if let Some(s) = self.s.tasks.get(id).expect("live").service {
                 if let Some(svc) = self.s.services[s.0 as usize].as_mut() {
                     svc.failures = 0;
                 }
@@ -474,7 +488,7 @@ impl Engine {
         reason: StoppedReason,
         out: &mut Output,
     ) {
-        let Some(task) = self.s.tasks.get_mut(&id) else { return };
+        let Some(task) = self.s.tasks.get_mut(id) else { return };
         if task.desired_status == DesiredStatus::Stopped {
             return;
         }
@@ -497,7 +511,7 @@ impl Engine {
                 self.service_task_failed(now, s, out);
             }
         }
-        let task = self.s.tasks.get_mut(&id).expect("live");
+        let task = self.s.tasks.get_mut(id).expect("live");
         match last {
             TaskStatus::Provisioning => match self.s.mode {
                 // Still waiting for room (or refused): nothing to undo.
@@ -525,11 +539,15 @@ impl Engine {
                 }
                 task.times.stopping_at = Some(now);
                 for c in never {
-                    out.events.push(Event::ContainerStateChanged {
-                        task: id,
-                        container: c,
-                        status: ContainerStatus::Stopped,
-                    });
+                    container_event(
+                        self.s.config.container_events,
+                        out,
+                        Event::ContainerStateChanged {
+                            task: id,
+                            container: c,
+                            status: ContainerStatus::Stopped,
+                        },
+                    );
                 }
                 self.set_status(id, TaskStatus::Stopping, out);
                 self.shutdown_step(now, id, out);
@@ -542,7 +560,7 @@ impl Engine {
     /// Sends SIGTERM to every running container none of whose dependents is still up (reverse
     /// `dependsOn` order), with its SIGKILL deadline.
     fn shutdown_step(&mut self, now: SimTime, id: TaskId, out: &mut Output) {
-        let Some(task) = self.s.tasks.get_mut(&id) else { return };
+        let Some(task) = self.s.tasks.get_mut(id) else { return };
         let entry = &self.s.defs[task.def.0 as usize];
         for (i, facts) in entry.containers.iter().enumerate() {
             if task.containers[i].status != ContainerStatus::Running {
@@ -573,7 +591,7 @@ impl Engine {
 
     /// Every container has stopped: give back the host resources or the slot.
     fn finish(&mut self, now: SimTime, id: TaskId, out: &mut Output) {
-        let task = self.s.tasks.get_mut(&id).expect("live");
+        let task = self.s.tasks.get_mut(id).expect("live");
         if task.times.execution_stopped_at.is_none() {
             task.times.execution_stopped_at = Some(now);
         }
@@ -602,7 +620,7 @@ impl Engine {
     }
 
     fn mark_stopped(&mut self, now: SimTime, id: TaskId, out: &mut Output) {
-        let task = self.s.tasks.get_mut(&id).expect("live");
+        let task = self.s.tasks.get_mut(id).expect("live");
         task.times.stopped_at = Some(now);
         if let Some(s) = task.service {
             if let Some(svc) = self.s.services[s.0 as usize].as_mut() {
@@ -615,7 +633,7 @@ impl Engine {
     }
 
     fn set_status(&mut self, id: TaskId, status: TaskStatus, out: &mut Output) {
-        let task = self.s.tasks.get_mut(&id).expect("live");
+        let task = self.s.tasks.get_mut(id).expect("live");
         if task.last_status == status {
             return;
         }
@@ -636,7 +654,7 @@ impl Engine {
             self.s.timers.pop_first();
             match timer {
                 Timer::Kill { task, container } => {
-                    let Some(t) = self.s.tasks.get_mut(&task) else { continue };
+                    let Some(t) = self.s.tasks.get_mut(task) else { continue };
                     let cs = &mut t.containers[container as usize];
                     if cs.status == ContainerStatus::Stopping && cs.kill_at == Some(at) {
                         cs.kill_at = None;
@@ -644,7 +662,7 @@ impl Engine {
                     }
                 }
                 Timer::StartTimeout { task, container } => {
-                    let Some(t) = self.s.tasks.get_mut(&task) else { continue };
+                    let Some(t) = self.s.tasks.get_mut(task) else { continue };
                     t.containers[container as usize].start_timed_out = true;
                     self.start_ready(now, task, out);
                 }
@@ -658,7 +676,7 @@ impl Engine {
     pub(super) fn report(&mut self, now: SimTime, r: Report, out: &mut Output) {
         match r {
             Report::SlotProvisioned { task } => {
-                let Some(t) = self.s.tasks.get(&task) else { return };
+                let Some(t) = self.s.tasks.get(task) else { return };
                 if t.last_status != TaskStatus::Provisioning
                     || t.desired_status != DesiredStatus::Running
                 {
@@ -677,7 +695,7 @@ impl Engine {
                 self.container_exited(now, task, container, None, Some(error), out)
             }
             Report::ContainerHealth { task, container, healthy } => {
-                let Some(t) = self.s.tasks.get_mut(&task) else { return };
+                let Some(t) = self.s.tasks.get_mut(task) else { return };
                 let Some(c) = t.containers.get_mut(container as usize) else { return };
                 c.health = if healthy { HealthStatus::Healthy } else { HealthStatus::Unhealthy };
                 let essential =
@@ -703,12 +721,20 @@ impl Engine {
                 self.container_exited(now, task, container, Some(exit_code), reason, out)
             }
             Report::TaskCleanedUp { task } => {
-                let Some(t) = self.s.tasks.get(&task) else { return };
+                let Some(t) = self.s.tasks.get(task) else { return };
                 if t.last_status == TaskStatus::Deprovisioning {
                     self.mark_stopped(now, task, out);
                 }
             }
         }
+    }
+}
+
+/// Container-level events are optional: the simulator does not need them and they are the most
+/// numerous.
+fn container_event(on: bool, out: &mut Output, e: Event) {
+    if on {
+        out.events.push(e);
     }
 }
 

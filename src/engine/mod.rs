@@ -50,6 +50,7 @@ mod defs;
 mod lifecycle;
 pub mod rng;
 mod service;
+mod table;
 mod task;
 mod types;
 
@@ -75,11 +76,13 @@ pub struct EngineConfig {
     /// How long STOPPED tasks stay visible (ECS keeps them at least an hour). Memory stays
     /// O(live tasks + tasks stopped within this window).
     pub stopped_retention: SimDuration,
+    /// Emit `ContainerStateChanged` events (the live view wants them; cost accounting does not).
+    pub container_events: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { stopped_retention: SimDuration::from_secs(3600) }
+        EngineConfig { stopped_retention: SimDuration::from_secs(3600), container_events: true }
     }
 }
 
@@ -110,7 +113,7 @@ struct State {
     images: Vec<String>,
     image_ids: BTreeMap<String, ImageId>,
     profiles: Vec<Profile>,
-    tasks: BTreeMap<TaskId, Task>,
+    tasks: table::TaskTable,
     next_task: u64,
     waiting: VecDeque<TaskId>,
     #[serde(with = "pairs")]
@@ -163,7 +166,7 @@ impl Engine {
                 images: Vec::new(),
                 image_ids: BTreeMap::new(),
                 profiles: Vec::new(),
-                tasks: BTreeMap::new(),
+                tasks: table::TaskTable::default(),
                 next_task: 0,
                 waiting: VecDeque::new(),
                 host_images: BTreeMap::new(),
@@ -189,7 +192,7 @@ impl Engine {
         let mut placer = Placer::new(&cluster);
         let s = snapshot.state;
         // Tasks that hold a host (placed, not released yet) take their place again.
-        for t in s.tasks.values() {
+        for t in s.tasks.iter() {
             if let (Some(h), false) = (t.host, t.last_status == TaskStatus::Stopped) {
                 let req = &s.profiles[t.profile as usize].request;
                 if let Err(f) = placer.place_on(h, req) {
@@ -238,7 +241,7 @@ impl Engine {
             }
             Command::RunTask(rt) => self.run_task(now, rt, out)?,
             Command::StopTask { task, reason } => {
-                if !self.s.tasks.contains_key(&task) {
+                if !self.s.tasks.contains(task) {
                     return Err(CommandError::TaskNotFound(self.task_arn(task)));
                 }
                 self.stop_task(
@@ -373,12 +376,17 @@ impl Engine {
     // ----- read-only views -----
 
     pub fn task(&self, id: TaskId) -> Option<&Task> {
-        self.s.tasks.get(&id)
+        self.s.tasks.get(id)
     }
 
     /// Live tasks and tasks stopped within the retention window, in creation order.
     pub fn tasks(&self) -> impl Iterator<Item = &Task> {
-        self.s.tasks.values()
+        self.s.tasks.in_order().into_iter()
+    }
+
+    /// Tasks in the table (live, plus stopped ones within the retention window).
+    pub fn task_count(&self) -> usize {
+        self.s.tasks.len()
     }
 
     pub fn hosts(&self) -> &[HostSpec] {
@@ -421,7 +429,7 @@ impl Engine {
 
     /// Tasks waiting for capacity (ECS mode), oldest first.
     pub fn waiting(&self) -> usize {
-        self.s.waiting.iter().filter(|t| self.s.tasks.contains_key(t)).count()
+        self.s.waiting.iter().filter(|t| self.s.tasks.contains(**t)).count()
     }
 
     /// The 32-hex task id ECS shows (derived from the seed and a counter, so stable per run).
@@ -456,7 +464,7 @@ impl Engine {
                 break;
             }
             self.s.stopped.pop_front();
-            self.s.tasks.remove(&id);
+            self.s.tasks.remove(id);
         }
     }
 }
@@ -465,7 +473,7 @@ impl Engine {
 mod tests;
 
 /// Serialises maps with non-string keys as lists of pairs (JSON object keys must be strings).
-mod pairs {
+pub(crate) mod pairs {
     use std::collections::BTreeMap;
 
     use serde::{Deserialize, Deserializer, Serialize, Serializer};

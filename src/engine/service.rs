@@ -186,7 +186,7 @@ impl Engine {
             return;
         }
         let (mut primary_alive, mut primary_running, mut old_alive) = (0u32, 0u32, 0u32);
-        for t in svc.tasks.iter().filter_map(|t| self.s.tasks.get(t)) {
+        for t in svc.tasks.iter().filter_map(|t| self.s.tasks.get(*t)) {
             if t.desired_status != DesiredStatus::Running {
                 continue;
             }
@@ -297,7 +297,7 @@ impl Engine {
         let mut cands: Vec<&Task> = svc
             .tasks
             .iter()
-            .filter_map(|t| self.s.tasks.get(t))
+            .filter_map(|t| self.s.tasks.get(*t))
             .filter(|t| t.desired_status == DesiredStatus::Running && filter(t))
             .collect();
         let mut picked = Vec::new();
@@ -317,7 +317,7 @@ impl Engine {
                         t.last_status != TaskStatus::Running,
                         per_zone[&zone(t)],
                         per_host[&t.host],
-                        t.id,
+                        t.seq,
                     )
                 })
                 .map(|(i, _)| i)

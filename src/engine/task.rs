@@ -53,6 +53,8 @@ pub struct TaskTimes {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {
     pub id: TaskId,
+    /// Creation order (ids are slab positions and do not sort by age).
+    pub seq: u64,
     pub def: DefId,
     /// Placement profile (task group, strategy, constraints); see `Engine::group_of`.
     pub(crate) profile: u32,

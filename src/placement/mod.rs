@@ -9,6 +9,7 @@
 
 pub mod fargate;
 pub mod placer;
+mod pool;
 pub mod query;
 
 use serde::{Deserialize, Serialize};

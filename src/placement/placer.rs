@@ -16,22 +16,24 @@
 //! computes the same answer from indexes.
 //!
 //! # Indexes
-//! - `mem_index` / `cpu_index`: `(remaining, host)` ordered sets of the *eligible* hosts, for
-//!   binpack. A host is eligible when its agent is connected and it can still fit the smallest
-//!   demand seen so far (the `floor`); exhausted hosts leave the index, so a scan never wades
-//!   through hosts whose CPU is gone but whose memory is not (performance.md §1.7's pitfall).
-//!   The floor only goes down, in power-of-two steps, so indexes are rebuilt a few times at most.
-//! - Per attribute used by `spread(attribute:X)`: the hosts of each value, with their own
-//!   binpack indexes, and per group the task count of each value.
-//! - Per group used by `spread(instanceId)`: `(tasks of the group, host)` over all hosts.
 //! - `memberOf` expressions are compiled once. One that only reads attributes is evaluated once
 //!   per *class* of hosts (hosts with equal attributes), one that reads `ec2InstanceId` once per
 //!   host; only `task:group` / `runningTasksCount` / `agentConnected` are evaluated per check.
+//! - The hosts that pass a request's static checks (OS, architecture, static expressions) form
+//!   a [`Pool`]; every index a strategy walks lives in the pool: `(remaining, host)` sets for
+//!   binpack, per value of a spread attribute the same plus the hosts by id, per group using
+//!   `spread(instanceId)` the `(tasks of the group, host)` set, and an array for sampling.
+//! - Only *eligible* hosts are indexed: agent connected and able to fit the smallest demand seen
+//!   so far (the floor). Exhausted hosts leave the indexes, so a walk never wades through hosts
+//!   whose CPU is gone but whose memory is not (performance.md §1.7's pitfall). The floor only
+//!   goes down, in power-of-two steps, so indexes are rebuilt a few times at most.
+//! - Per group, the task count of each value of each spread attribute.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rand::Rng;
 
+use super::pool::{AttrValues, Keys, Pool, PoolPart};
 use super::query::{Expr, HostFacts, QueryError};
 use super::{
     BinpackField, ConstraintSpec, Demand, FailureReason, HostId, PlacementFailure,
@@ -82,6 +84,8 @@ struct HostState {
 /// A compiled memberOf expression and its cached answers.
 #[derive(Debug)]
 struct Compiled {
+    /// Interned id, for pool keys.
+    id: u32,
     text: String,
     expr: Expr,
     cache: Cache,
@@ -94,27 +98,16 @@ enum Cache {
     Dynamic,
 }
 
-/// Hosts grouped by the value of one attribute, for spread(attribute:X).
-#[derive(Debug)]
-struct Partition {
-    /// Value index per host class (`values.len()` − 1 is "no value" if present).
-    value_of_class: Vec<u32>,
-    values: Vec<Option<String>>,
-    /// Eligible hosts of each value by (remaining, host).
-    mem: Vec<BTreeSet<(u32, u32)>>,
-    cpu: Vec<BTreeSet<(u32, u32)>>,
-    /// All hosts of each value, by id.
-    hosts: Vec<Vec<u32>>,
-}
-
 #[derive(Debug, Default)]
 struct Group {
     per_host: HashMap<u32, u32>,
-    /// (count, host) over all hosts, built on first spread(instanceId) for the group.
-    by_count: Option<BTreeSet<(u32, u32)>>,
     /// Tasks of the group per value of each spread attribute.
     value_counts: HashMap<String, Vec<u32>>,
 }
+
+/// What makes two requests share a pool: OS, architecture and up to four static expressions
+/// (by interned id, `u32::MAX` for none). Further static expressions are still checked per host.
+type PoolKey = (OsFamily, CpuArch, [u32; 4]);
 
 /// The state of placement over one cluster.
 #[derive(Debug)]
@@ -124,22 +117,22 @@ pub struct Placer {
     /// Attributes (built-in `ecs.*` and custom) of each host class.
     classes: Vec<BTreeMap<String, String>>,
     class_label: Vec<String>,
+    /// One host of each class, to evaluate static expressions on.
+    class_host: Vec<u32>,
     exprs: HashMap<String, Compiled>,
     group_ids: HashMap<String, u32>,
     group_names: Vec<String>,
     groups: Vec<Group>,
-    partitions: HashMap<String, Partition>,
-    mem_index: BTreeSet<(u32, u32)>,
-    cpu_index: BTreeSet<(u32, u32)>,
-    /// Eligible hosts, for random sampling, with each host's position in it.
-    eligible: Vec<u32>,
-    eligible_pos: Vec<u32>,
+    attrs: HashMap<String, AttrValues>,
+    pools: Vec<Pool>,
+    pool_ids: HashMap<PoolKey, u32>,
+    /// The pools each host belongs to.
+    host_pools: Vec<Vec<u32>>,
     floor_cpu: u32,
     floor_mem: u32,
     default_strategy: Vec<StrategyRule>,
 }
 
-const NOT_ELIGIBLE: u32 = u32::MAX;
 const RANDOM_ONLY: &[StrategyRule] = &[StrategyRule::Random];
 
 /// Why one host was passed over, in ECS's pipeline order.
@@ -173,6 +166,7 @@ impl Check {
 /// A request's constraints, resolved against the compiled expressions.
 struct Ctx<'a> {
     req: &'a PlacementRequest,
+    pool: &'a Pool,
     group: Option<u32>,
     distinct: bool,
     member_of: Vec<&'a Compiled>,
@@ -243,9 +237,10 @@ impl Placer {
         let mut class_ids: HashMap<BTreeMap<String, String>, u32> = HashMap::new();
         let mut classes = Vec::new();
         let mut class_label = Vec::new();
+        let mut class_host = Vec::new();
         let mut hosts = Vec::with_capacity(cluster.hosts.len());
         let mut instance_ids = Vec::with_capacity(cluster.hosts.len());
-        for h in &cluster.hosts {
+        for (i, h) in cluster.hosts.iter().enumerate() {
             let mut attrs = builtin_attributes(h);
             for (k, v) in &h.attributes {
                 attrs.insert(k.clone(), v.clone());
@@ -253,6 +248,7 @@ impl Placer {
             let next = classes.len() as u32;
             let class = *class_ids.entry(attrs.clone()).or_insert_with(|| {
                 class_label.push(format!("{}, {}", h.instance_type, h.zone));
+                class_host.push(i as u32);
                 classes.push(attrs);
                 next
             });
@@ -283,15 +279,15 @@ impl Placer {
             instance_ids,
             classes,
             class_label,
+            class_host,
             exprs: HashMap::new(),
             group_ids: HashMap::new(),
             group_names: Vec::new(),
             groups: Vec::new(),
-            partitions: HashMap::new(),
-            mem_index: BTreeSet::new(),
-            cpu_index: BTreeSet::new(),
-            eligible: Vec::new(),
-            eligible_pos: vec![NOT_ELIGIBLE; n],
+            attrs: HashMap::new(),
+            pools: Vec::new(),
+            pool_ids: HashMap::new(),
+            host_pools: vec![Vec::new(); n],
             // Nothing is indexed until the first request sets the floor.
             floor_cpu: u32::MAX,
             floor_mem: u32::MAX,
@@ -312,10 +308,7 @@ impl Placer {
         let cache = if parsed.is_static() {
             Cache::PerClass(
                 (0..self.classes.len())
-                    .map(|c| {
-                        let h = self.hosts.iter().position(|s| s.class == c as u32).unwrap_or(0);
-                        parsed.eval(&View { p: self, h: h as u32 })
-                    })
+                    .map(|c| parsed.eval(&View { p: self, h: self.class_host[c] }))
                     .collect(),
             )
         } else if parsed.is_per_host_static() {
@@ -325,8 +318,9 @@ impl Placer {
         } else {
             Cache::Dynamic
         };
+        let id = self.exprs.len() as u32;
         self.exprs
-            .insert(expr.to_string(), Compiled { text: expr.to_string(), expr: parsed, cache });
+            .insert(expr.to_string(), Compiled { id, text: expr.to_string(), expr: parsed, cache });
         Ok(())
     }
 
@@ -368,8 +362,10 @@ impl Placer {
     /// (ECS's `AGENT` reason) but keeps the ones it runs.
     pub fn set_agent_connected(&mut self, id: HostId, connected: bool) {
         let h = id.0;
+        self.detach(h);
         self.hosts[h as usize].connected = connected;
-        self.refresh_eligibility(h);
+        self.update_eligibility(h);
+        self.attach(h);
     }
 
     // -----------------------------------------------------------------------------------------
@@ -383,9 +379,9 @@ impl Placer {
         req: &PlacementRequest,
         rng: &mut R,
     ) -> Result<HostId, PlacementFailure> {
-        self.prepare(req)?;
+        let pool = self.prepare(req)?;
         let chosen = {
-            let ctx = self.ctx(req);
+            let ctx = self.ctx(req, pool);
             self.select_indexed(&ctx, rng)
         };
         match chosen {
@@ -393,7 +389,7 @@ impl Placer {
                 self.reserve(h, req);
                 Ok(HostId(h))
             }
-            None => Err(self.explain(req)),
+            None => Err(self.explain(req, pool)),
         }
     }
 
@@ -404,9 +400,9 @@ impl Placer {
         req: &PlacementRequest,
         rng: &mut R,
     ) -> Result<HostId, PlacementFailure> {
-        self.prepare(req)?;
+        let pool = self.prepare(req)?;
         let chosen = {
-            let ctx = self.ctx(req);
+            let ctx = self.ctx(req, pool);
             let cands: Vec<u32> =
                 (0..self.hosts.len() as u32).filter(|&h| self.check(h, &ctx).is_ok()).collect();
             self.refine(cands, self.rules(req), &ctx, rng)
@@ -416,15 +412,15 @@ impl Placer {
                 self.reserve(h, req);
                 Ok(HostId(h))
             }
-            None => Err(self.explain(req)),
+            None => Err(self.explain(req, pool)),
         }
     }
 
     /// Places a task on one given host if it fits there (ECS's StartTask, or restoring state).
     pub fn place_on(&mut self, id: HostId, req: &PlacementRequest) -> Result<(), PlacementFailure> {
-        self.prepare(req)?;
+        let pool = self.prepare(req)?;
         let res = {
-            let ctx = self.ctx(req);
+            let ctx = self.ctx(req, pool);
             self.check(id.0, &ctx)
         };
         match res {
@@ -433,7 +429,7 @@ impl Placer {
                 Ok(())
             }
             Err(_) => {
-                let mut f = self.explain_hosts(req, &[id.0]);
+                let mut f = self.explain_hosts(req, &[id.0], pool);
                 f.explanation =
                     format!("cannot place on {}: {}", self.host_label(id.0), f.explanation);
                 Err(f)
@@ -443,32 +439,7 @@ impl Placer {
 
     /// Gives back what a task placed on `id` with `req` held (when it stops).
     pub fn release(&mut self, id: HostId, req: &PlacementRequest) {
-        let h = id.0;
-        let gid = self.group_id(&req.group);
-        self.unindex_resources(h);
-        {
-            let s = &mut self.hosts[h as usize];
-            s.cpu = (s.cpu + req.demand.cpu_units).min(s.reg_cpu);
-            s.mem = (s.mem + req.demand.memory_mib).min(s.reg_mem);
-            s.gpus += req.demand.gpus;
-            for p in &req.demand.tcp_ports {
-                if let Ok(i) = s.tcp[s.reserved_tcp..].binary_search(p) {
-                    s.tcp.remove(s.reserved_tcp + i);
-                }
-            }
-            for p in &req.demand.udp_ports {
-                if let Ok(i) = s.udp.binary_search(p) {
-                    s.udp.remove(i);
-                }
-            }
-            s.running = s.running.saturating_sub(1);
-            if let Some(e) = s.groups.iter_mut().find(|e| e.0 == gid) {
-                e.1 = e.1.saturating_sub(1);
-            }
-            s.groups.retain(|e| e.1 > 0);
-        }
-        self.bump_group(gid, h, false);
-        self.index_resources(h);
+        self.change(id.0, req, false);
     }
 
     /// The request's strategy, else the cluster's, else `random` (ECS's default for RunTask).
@@ -483,8 +454,10 @@ impl Placer {
     }
 
     /// Compiles the request's expressions, registers its group, lowers the floor if needed and
-    /// builds the indexes its strategies use.
-    fn prepare(&mut self, req: &PlacementRequest) -> Result<(), PlacementFailure> {
+    /// builds the pool and the indexes its strategies use. Returns the pool.
+    fn prepare(&mut self, req: &PlacementRequest) -> Result<u32, PlacementFailure> {
+        let mut key_ids = [u32::MAX; 4];
+        let mut n_static = 0;
         for c in &req.constraints {
             if let ConstraintSpec::MemberOf(e) = c {
                 if let Err(err) = self.compile(e) {
@@ -493,6 +466,11 @@ impl Placer {
                         closest_host: None,
                         explanation: format!("invalid memberOf expression {e:?}: {err}"),
                     });
+                }
+                let c = &self.exprs[e];
+                if !matches!(c.cache, Cache::Dynamic) && n_static < key_ids.len() {
+                    key_ids[n_static] = c.id;
+                    n_static += 1;
                 }
             }
         }
@@ -503,28 +481,37 @@ impl Placer {
             self.floor_mem = self.floor_mem.min(pow2_floor(d.memory_mib));
             self.rebuild_indexes();
         }
+        key_ids[..n_static].sort_unstable();
+        let pool = self.ensure_pool((req.os, req.arch, key_ids));
         if !self.rules(req).iter().any(|r| matches!(r, StrategyRule::Spread(_))) {
-            return Ok(());
+            return Ok(pool);
         }
-        let rules: Vec<StrategyRule> = self.rules(req).to_vec();
-        for r in &rules {
-            match r {
-                StrategyRule::Spread(SpreadField::InstanceId)
-                    if self.groups[gid as usize].by_count.is_none() =>
-                {
-                    let g = &self.groups[gid as usize];
-                    let set = (0..self.hosts.len() as u32)
-                        .map(|h| (g.per_host.get(&h).copied().unwrap_or(0), h))
-                        .collect();
-                    self.groups[gid as usize].by_count = Some(set);
+        for i in 0..self.rules(req).len() {
+            // Clone a rule only when it still needs an index built (once per pool and group).
+            let needed = match &self.rules(req)[i] {
+                StrategyRule::Spread(SpreadField::InstanceId) => {
+                    !self.pools[pool as usize].spread.contains_key(&gid)
                 }
                 StrategyRule::Spread(SpreadField::Attribute(a)) => {
-                    self.ensure_partition(a);
+                    !self.pools[pool as usize].parts.contains_key(a)
+                        || !self.groups[gid as usize].value_counts.contains_key(a)
+                }
+                _ => false,
+            };
+            if !needed {
+                continue;
+            }
+            match self.rules(req)[i].clone() {
+                StrategyRule::Spread(SpreadField::InstanceId) => self.ensure_spread(pool, gid),
+                StrategyRule::Spread(SpreadField::Attribute(a)) => {
+                    let a = &a;
+                    self.ensure_attr(a);
+                    self.ensure_part(pool, a);
                     if !self.groups[gid as usize].value_counts.contains_key(a) {
-                        let part = &self.partitions[a];
-                        let mut counts = vec![0u32; part.values.len()];
+                        let av = &self.attrs[a];
+                        let mut counts = vec![0u32; av.values.len()];
                         for (&h, &n) in &self.groups[gid as usize].per_host {
-                            counts[part.value_of_class[self.hosts[h as usize].class as usize]
+                            counts[av.value_of_class[self.hosts[h as usize].class as usize]
                                 as usize] += n;
                         }
                         self.groups[gid as usize].value_counts.insert(a.clone(), counts);
@@ -533,12 +520,13 @@ impl Placer {
                 _ => {}
             }
         }
-        Ok(())
+        Ok(pool)
     }
 
-    fn ctx<'a>(&'a self, req: &'a PlacementRequest) -> Ctx<'a> {
+    fn ctx<'a>(&'a self, req: &'a PlacementRequest, pool: u32) -> Ctx<'a> {
         Ctx {
             req,
+            pool: &self.pools[pool as usize],
             group: self.group_ids.get(&req.group).copied(),
             distinct: req.constraints.contains(&ConstraintSpec::DistinctInstance),
             member_of: req
@@ -564,49 +552,75 @@ impl Placer {
     }
 
     fn reserve(&mut self, h: u32, req: &PlacementRequest) {
-        let gid = self.group_id(&req.group);
-        self.unindex_resources(h);
-        {
-            let s = &mut self.hosts[h as usize];
-            s.cpu -= req.demand.cpu_units;
-            s.mem -= req.demand.memory_mib;
-            s.gpus -= req.demand.gpus;
-            for p in &req.demand.tcp_ports {
-                let i = s.tcp[s.reserved_tcp..].binary_search(p).unwrap_or_else(|i| i);
-                s.tcp.insert(s.reserved_tcp + i, *p);
-            }
-            for p in &req.demand.udp_ports {
-                let i = s.udp.binary_search(p).unwrap_or_else(|i| i);
-                s.udp.insert(i, *p);
-            }
-            s.running += 1;
-            match s.groups.iter_mut().find(|e| e.0 == gid) {
-                Some(e) => e.1 += 1,
-                None => s.groups.push((gid, 1)),
-            }
-        }
-        self.bump_group(gid, h, true);
-        self.index_resources(h);
+        self.change(h, req, true);
     }
 
-    fn bump_group(&mut self, gid: u32, h: u32, up: bool) {
+    /// Adds (`up`) or removes a task's hold on host `h`, keeping every index in step.
+    fn change(&mut self, h: u32, req: &PlacementRequest, up: bool) {
+        let gid = self.group_id(&req.group);
+        self.detach(h);
+        let d = &req.demand;
+        let (old, new) = {
+            let s = &mut self.hosts[h as usize];
+            if up {
+                s.cpu -= d.cpu_units;
+                s.mem -= d.memory_mib;
+                s.gpus -= d.gpus;
+                for p in &d.tcp_ports {
+                    let i = s.tcp[s.reserved_tcp..].binary_search(p).unwrap_or_else(|i| i);
+                    s.tcp.insert(s.reserved_tcp + i, *p);
+                }
+                for p in &d.udp_ports {
+                    let i = s.udp.binary_search(p).unwrap_or_else(|i| i);
+                    s.udp.insert(i, *p);
+                }
+                s.running += 1;
+            } else {
+                s.cpu = (s.cpu + d.cpu_units).min(s.reg_cpu);
+                s.mem = (s.mem + d.memory_mib).min(s.reg_mem);
+                s.gpus += d.gpus;
+                for p in &d.tcp_ports {
+                    if let Ok(i) = s.tcp[s.reserved_tcp..].binary_search(p) {
+                        s.tcp.remove(s.reserved_tcp + i);
+                    }
+                }
+                for p in &d.udp_ports {
+                    if let Ok(i) = s.udp.binary_search(p) {
+                        s.udp.remove(i);
+                    }
+                }
+                s.running = s.running.saturating_sub(1);
+            }
+            let old = s.groups.iter().find(|e| e.0 == gid).map(|e| e.1).unwrap_or(0);
+            let new = if up { old + 1 } else { old.saturating_sub(1) };
+            match s.groups.iter_mut().find(|e| e.0 == gid) {
+                Some(e) => e.1 = new,
+                None if new > 0 => s.groups.push((gid, new)),
+                None => {}
+            }
+            s.groups.retain(|e| e.1 > 0);
+            (old, new)
+        };
         let class = self.hosts[h as usize].class as usize;
         let g = &mut self.groups[gid as usize];
-        let old = g.per_host.get(&h).copied().unwrap_or(0);
-        let new = if up { old + 1 } else { old.saturating_sub(1) };
         if new == 0 {
             g.per_host.remove(&h);
         } else {
             g.per_host.insert(h, new);
         }
-        if let Some(set) = &mut g.by_count {
-            set.remove(&(old, h));
-            set.insert((new, h));
+        if old != new {
+            for (attr, counts) in g.value_counts.iter_mut() {
+                let v = self.attrs[attr].value_of_class[class] as usize;
+                counts[v] = if up { counts[v] + 1 } else { counts[v].saturating_sub(1) };
+            }
+            if self.hosts[h as usize].eligible {
+                for &p in &self.host_pools[h as usize] {
+                    self.pools[p as usize].bump_group(gid, h, old, new);
+                }
+            }
         }
-        for (attr, counts) in g.value_counts.iter_mut() {
-            let v = self.partitions[attr].value_of_class[class] as usize;
-            counts[v] = if up { counts[v] + 1 } else { counts[v].saturating_sub(1) };
-        }
+        self.update_eligibility(h);
+        self.attach(h);
     }
 
     // -----------------------------------------------------------------------------------------
@@ -618,61 +632,102 @@ impl Placer {
         s.connected && s.cpu >= self.floor_cpu && s.mem >= self.floor_mem
     }
 
-    fn unindex_resources(&mut self, h: u32) {
+    fn keys(&self, h: u32) -> Keys {
         let s = &self.hosts[h as usize];
-        if !s.eligible {
+        Keys { host: h, cpu: s.cpu, mem: s.mem, class: s.class }
+    }
+
+    /// Takes an eligible host's resource-keyed entries out (before its resources change).
+    fn detach(&mut self, h: u32) {
+        if !self.hosts[h as usize].eligible {
             return;
         }
-        let (cpu, mem, class) = (s.cpu, s.mem, s.class as usize);
-        self.mem_index.remove(&(mem, h));
-        self.cpu_index.remove(&(cpu, h));
-        for p in self.partitions.values_mut() {
-            let v = p.value_of_class[class] as usize;
-            p.mem[v].remove(&(mem, h));
-            p.cpu[v].remove(&(cpu, h));
+        let k = self.keys(h);
+        for &p in &self.host_pools[h as usize] {
+            self.pools[p as usize].detach_resources(k, &self.attrs);
         }
-        // Leave the sampling set too; index_resources puts it back.
-        let pos = self.eligible_pos[h as usize];
-        let last = *self.eligible.last().expect("eligible host is in the set");
-        self.eligible.swap_remove(pos as usize);
-        if last != h {
-            self.eligible_pos[last as usize] = pos;
-        }
-        self.eligible_pos[h as usize] = NOT_ELIGIBLE;
-        self.hosts[h as usize].eligible = false;
     }
 
-    fn index_resources(&mut self, h: u32) {
-        if !self.should_be_eligible(h) {
+    /// Puts an eligible host's resource-keyed entries back.
+    fn attach(&mut self, h: u32) {
+        if !self.hosts[h as usize].eligible {
             return;
         }
-        let s = &self.hosts[h as usize];
-        let (cpu, mem, class) = (s.cpu, s.mem, s.class as usize);
-        self.mem_index.insert((mem, h));
-        self.cpu_index.insert((cpu, h));
-        for p in self.partitions.values_mut() {
-            let v = p.value_of_class[class] as usize;
-            p.mem[v].insert((mem, h));
-            p.cpu[v].insert((cpu, h));
+        let k = self.keys(h);
+        for &p in &self.host_pools[h as usize] {
+            self.pools[p as usize].attach_resources(k, &self.attrs);
         }
-        self.eligible_pos[h as usize] = self.eligible.len() as u32;
-        self.eligible.push(h);
-        self.hosts[h as usize].eligible = true;
     }
 
-    fn refresh_eligibility(&mut self, h: u32) {
-        self.unindex_resources(h);
-        self.index_resources(h);
+    /// Moves a host in or out of the id- and group-keyed indexes when its eligibility changed.
+    /// Resource-keyed entries are the caller's business (detach before, attach after).
+    fn update_eligibility(&mut self, h: u32) {
+        let now = self.should_be_eligible(h);
+        if now == self.hosts[h as usize].eligible {
+            return;
+        }
+        let k = self.keys(h);
+        let Placer { hosts, pools, host_pools, attrs, .. } = self;
+        let groups = &hosts[h as usize].groups;
+        let count = |g: u32| groups.iter().find(|e| e.0 == g).map(|e| e.1).unwrap_or(0);
+        for &p in &host_pools[h as usize] {
+            if now {
+                pools[p as usize].enter(k, attrs, count);
+            } else {
+                pools[p as usize].leave(k, attrs, count);
+            }
+        }
+        hosts[h as usize].eligible = now;
     }
 
+    /// After the floor moved: hosts that can now fit the smallest demand join the indexes.
     fn rebuild_indexes(&mut self) {
         for h in 0..self.hosts.len() as u32 {
-            self.refresh_eligibility(h);
+            if self.should_be_eligible(h) != self.hosts[h as usize].eligible {
+                self.detach(h);
+                self.update_eligibility(h);
+                self.attach(h);
+            }
         }
     }
 
-    fn ensure_partition(&mut self, attr: &str) {
-        if self.partitions.contains_key(attr) {
+    /// The pool of hosts passing these static checks, built on first use.
+    fn ensure_pool(&mut self, key: PoolKey) -> u32 {
+        if let Some(&p) = self.pool_ids.get(&key) {
+            return p;
+        }
+        let (os, arch, ids) = key;
+        let exprs: Vec<&Compiled> = self.exprs.values().filter(|c| ids.contains(&c.id)).collect();
+        let members: Vec<u32> = (0..self.hosts.len() as u32)
+            .filter(|&h| {
+                let s = &self.hosts[h as usize];
+                s.os == os
+                    && s.arch == arch
+                    && exprs.iter().all(|c| match &c.cache {
+                        Cache::PerClass(v) => v[s.class as usize],
+                        Cache::PerHost(v) => v[h as usize],
+                        Cache::Dynamic => true,
+                    })
+            })
+            .collect();
+        let p = self.pools.len() as u32;
+        let mut pool = Pool::new(members);
+        for &h in &pool.members.clone() {
+            self.host_pools[h as usize].push(p);
+            if self.hosts[h as usize].eligible {
+                let k = self.keys(h);
+                pool.attach_resources(k, &self.attrs);
+                pool.enter(k, &self.attrs, |_| 0);
+            }
+        }
+        self.pools.push(pool);
+        self.pool_ids.insert(key, p);
+        p
+    }
+
+    /// The values of an attribute per host class, computed on first use.
+    fn ensure_attr(&mut self, attr: &str) {
+        if self.attrs.contains_key(attr) {
             return;
         }
         let mut values: Vec<Option<String>> = Vec::new();
@@ -688,23 +743,46 @@ impl Placer {
             };
             value_of_class.push(idx as u32);
         }
-        let n = values.len();
-        let mut part = Partition {
-            value_of_class,
-            values,
+        self.attrs.insert(attr.to_string(), AttrValues { value_of_class, values });
+    }
+
+    /// The per-value indexes of `attr` inside a pool.
+    fn ensure_part(&mut self, pool: u32, attr: &str) {
+        if self.pools[pool as usize].parts.contains_key(attr) {
+            return;
+        }
+        let av = &self.attrs[attr];
+        let n = av.values.len();
+        let mut part = PoolPart {
             mem: vec![BTreeSet::new(); n],
             cpu: vec![BTreeSet::new(); n],
-            hosts: vec![Vec::new(); n],
+            ids: vec![BTreeSet::new(); n],
         };
-        for (h, s) in self.hosts.iter().enumerate() {
-            let v = part.value_of_class[s.class as usize] as usize;
-            part.hosts[v].push(h as u32);
+        for &h in &self.pools[pool as usize].members {
+            let s = &self.hosts[h as usize];
             if s.eligible {
-                part.mem[v].insert((s.mem, h as u32));
-                part.cpu[v].insert((s.cpu, h as u32));
+                let v = av.value_of_class[s.class as usize] as usize;
+                part.mem[v].insert((s.mem, h));
+                part.cpu[v].insert((s.cpu, h));
+                part.ids[v].insert(h);
             }
         }
-        self.partitions.insert(attr.to_string(), part);
+        self.pools[pool as usize].parts.insert(attr.to_string(), part);
+    }
+
+    /// The (tasks of group, host) index of a group inside a pool.
+    fn ensure_spread(&mut self, pool: u32, gid: u32) {
+        if self.pools[pool as usize].spread.contains_key(&gid) {
+            return;
+        }
+        let g = &self.groups[gid as usize];
+        let set = self.pools[pool as usize]
+            .members
+            .iter()
+            .filter(|&&h| self.hosts[h as usize].eligible)
+            .map(|&h| (g.per_host.get(&h).copied().unwrap_or(0), h))
+            .collect();
+        self.pools[pool as usize].spread.insert(gid, set);
     }
 
     // -----------------------------------------------------------------------------------------
@@ -768,7 +846,7 @@ impl Placer {
                 None => 0,
             },
             StrategyRule::Spread(SpreadField::Attribute(a)) => {
-                let (Some(g), Some(p)) = (ctx.group, self.partitions.get(a)) else { return 0 };
+                let (Some(g), Some(p)) = (ctx.group, self.attrs.get(a)) else { return 0 };
                 let v = p.value_of_class[s.class as usize] as usize;
                 self.groups[g as usize].value_counts.get(a).map(|c| c[v]).unwrap_or(0)
             }
@@ -802,18 +880,18 @@ impl Placer {
     fn select_indexed<R: Rng + ?Sized>(&self, ctx: &Ctx, rng: &mut R) -> Option<u32> {
         let rules = self.rules(ctx.req);
         let d = &ctx.req.demand;
+        let pool = ctx.pool;
         match rules.first() {
             None | Some(StrategyRule::Random) => self.random_pick(ctx, rng),
             Some(StrategyRule::Binpack(f)) => {
                 let (index, need) = match f {
-                    BinpackField::Memory => (&self.mem_index, d.memory_mib),
-                    BinpackField::Cpu => (&self.cpu_index, d.cpu_units),
+                    BinpackField::Memory => (&pool.mem, d.memory_mib),
+                    BinpackField::Cpu => (&pool.cpu, d.cpu_units),
                 };
                 self.scan_ordered(index.range((need, 0)..).copied(), &rules[1..], ctx, rng)
             }
             Some(StrategyRule::Spread(SpreadField::InstanceId)) => {
-                let g = ctx.group?;
-                let set = self.groups[g as usize].by_count.as_ref()?;
+                let set = pool.spread.get(&ctx.group?)?;
                 self.scan_ordered(set.iter().copied(), &rules[1..], ctx, rng)
             }
             Some(StrategyRule::Spread(SpreadField::Attribute(a))) => {
@@ -859,11 +937,12 @@ impl Placer {
         rng: &mut R,
     ) -> Option<u32> {
         let g = ctx.group?;
-        let part = self.partitions.get(attr)?;
+        let part = ctx.pool.parts.get(attr)?;
         let counts = self.groups[g as usize].value_counts.get(attr)?;
         // Values by their task count; each level of equal counts is one tie set.
-        let mut order: Vec<u32> = (0..part.values.len() as u32).collect();
+        let mut order: Vec<u32> = (0..counts.len() as u32).collect();
         order.sort_by_key(|&v| (counts[v as usize], v));
+        let d = &ctx.req.demand;
         let mut i = 0;
         while i < order.len() {
             let level = counts[order[i] as usize];
@@ -876,17 +955,15 @@ impl Placer {
                 None => values
                     .iter()
                     .filter_map(|&v| {
-                        part.hosts[v as usize].iter().copied().find(|&h| self.check(h, ctx).is_ok())
+                        part.ids[v as usize].iter().copied().find(|&h| self.check(h, ctx).is_ok())
                     })
                     .min(),
                 Some(StrategyRule::Binpack(f)) if rest.len() == 1 => values
                     .iter()
                     .filter_map(|&v| {
                         let (index, need) = match f {
-                            BinpackField::Memory => {
-                                (&part.mem[v as usize], ctx.req.demand.memory_mib)
-                            }
-                            BinpackField::Cpu => (&part.cpu[v as usize], ctx.req.demand.cpu_units),
+                            BinpackField::Memory => (&part.mem[v as usize], d.memory_mib),
+                            BinpackField::Cpu => (&part.cpu[v as usize], d.cpu_units),
                         };
                         index.range((need, 0)..).copied().find(|&(_, h)| self.check(h, ctx).is_ok())
                     })
@@ -895,7 +972,7 @@ impl Placer {
                 Some(_) => {
                     let mut cands: Vec<u32> = values
                         .iter()
-                        .flat_map(|&v| part.hosts[v as usize].iter().copied())
+                        .flat_map(|&v| part.ids[v as usize].iter().copied())
                         .filter(|&h| self.check(h, ctx).is_ok())
                         .collect();
                     cands.sort_unstable();
@@ -910,20 +987,22 @@ impl Placer {
         None
     }
 
-    /// Uniform among feasible hosts: sample eligible hosts (rejection sampling keeps it
-    /// uniform), then fall back to collecting every feasible host.
+    /// Uniform among feasible hosts: sample the pool's eligible hosts (rejection sampling keeps
+    /// it uniform), then fall back to collecting every feasible one.
     fn random_pick<R: Rng + ?Sized>(&self, ctx: &Ctx, rng: &mut R) -> Option<u32> {
-        if self.eligible.is_empty() {
+        let sample = &ctx.pool.sample;
+        if sample.is_empty() {
             return None;
         }
         for _ in 0..64 {
-            let h = self.eligible[rng.random_range(0..self.eligible.len())];
+            let h = sample[rng.random_range(0..sample.len())];
             if self.check(h, ctx).is_ok() {
                 return Some(h);
             }
         }
-        let cands: Vec<u32> =
-            self.eligible.iter().copied().filter(|&h| self.check(h, ctx).is_ok()).collect();
+        let mut cands: Vec<u32> =
+            sample.iter().copied().filter(|&h| self.check(h, ctx).is_ok()).collect();
+        cands.sort_unstable();
         if cands.is_empty() {
             None
         } else {
@@ -942,13 +1021,13 @@ impl Placer {
         )
     }
 
-    fn explain(&self, req: &PlacementRequest) -> PlacementFailure {
+    fn explain(&self, req: &PlacementRequest, pool: u32) -> PlacementFailure {
         let all: Vec<u32> = (0..self.hosts.len() as u32).collect();
-        self.explain_hosts(req, &all)
+        self.explain_hosts(req, &all, pool)
     }
 
     /// ECS's reason for the host that got furthest through the pipeline, and counts per check.
-    fn explain_hosts(&self, req: &PlacementRequest, hosts: &[u32]) -> PlacementFailure {
+    fn explain_hosts(&self, req: &PlacementRequest, hosts: &[u32], pool: u32) -> PlacementFailure {
         if hosts.is_empty() {
             return PlacementFailure {
                 reason: FailureReason::NoInstances,
@@ -956,7 +1035,7 @@ impl Placer {
                 explanation: "the cluster has no container instances".into(),
             };
         }
-        let ctx = self.ctx(req);
+        let ctx = self.ctx(req, pool);
         let d = &req.demand;
         let mut counts: BTreeMap<Check, usize> = BTreeMap::new();
         // (stage reached, -shortfall) is best for the closest host.

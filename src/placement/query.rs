@@ -424,6 +424,14 @@ impl Parser {
             ));
         };
         self.pos += 1;
+        if ["==", "!=", "=~", "!~", ">", "<"].iter().any(|o| w.contains(o)) {
+            return Err(QueryError {
+                column: col,
+                message: format!(
+                    "`{w}`: put spaces around the operator, e.g. `attribute:stack == prod`"
+                ),
+            });
+        }
         let subject = match w.as_str() {
             "task:group" => Subject::TaskGroup,
             "runningTasksCount" => Subject::RunningTasksCount,

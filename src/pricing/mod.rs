@@ -395,6 +395,11 @@ impl Catalog {
         v
     }
 
+    /// [`ec2_charge`] with this catalog's EC2 minimum (60 s unless a price file changed it).
+    pub fn ec2_charge(&self, usd_per_hour: Usd, up: SimDuration) -> Usd {
+        ec2_charge_with_minimum(usd_per_hour, up, self.billing.ec2_minimum)
+    }
+
     /// Every EC2 row, for docs and `--prices` listings.
     pub fn ec2_rows(&self) -> impl Iterator<Item = &Ec2Instance> {
         self.ec2.values()

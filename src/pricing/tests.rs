@@ -240,6 +240,11 @@ usd_per_hour = "0.09"
     assert_eq!(c.ec2_instance("us-east-1", "m5.large").unwrap().usd_per_hour, dec!(0.09));
     let win = c.fargate_rate("us-east-1", OsFamily::Windows, CpuArch::X86_64, false).unwrap();
     assert_eq!(win.charge(size(1024, 2048), SimDuration::from_secs(10), 20).billed_seconds, 900);
+    // The catalog's EC2 minimum: 60 s by default, 120 s after `ec2_minimum = "2m"`:
+    // 0.036 × 120 / 3600 = 0.0012.
+    assert_eq!(c.ec2_charge(dec!(0.036), SimDuration::from_secs(1)), dec!(0.0006));
+    let c2 = c.with_overrides_str("p.toml", "[billing]\nec2_minimum = \"2m\"\n").unwrap();
+    assert_eq!(c2.ec2_charge(dec!(0.036), SimDuration::from_secs(1)), dec!(0.0012));
 }
 
 #[test]

@@ -8,9 +8,7 @@
 //! seconds, pricing the per-family sum equals summing per-task charges (tested).
 
 use std::cmp::Reverse;
-use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
-use std::hash::BuildHasherDefault;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
 
 use rust_decimal::prelude::ToPrimitive;
@@ -25,7 +23,46 @@ use crate::taskdef::fargate::FargateSize;
 use crate::taskdef::model::{CpuArch, OsFamily};
 use crate::time::{SimDuration, SimTime};
 
-type Det = BuildHasherDefault<DefaultHasher>;
+/// Live tasks by slab slot (the low half of a [`TaskId`]): O(1) lookups, O(live) memory.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct LiveTable {
+    slots: Vec<Option<(TaskId, Live)>>,
+}
+
+impl LiveTable {
+    fn slot(id: TaskId) -> usize {
+        (id.0 & 0xFFFF_FFFF) as usize
+    }
+    fn get_mut(&mut self, id: &TaskId) -> Option<&mut Live> {
+        match self.slots.get_mut(Self::slot(*id)) {
+            Some(Some((t, l))) if t == id => Some(l),
+            _ => None,
+        }
+    }
+    fn contains_key(&self, id: &TaskId) -> bool {
+        matches!(self.slots.get(Self::slot(*id)), Some(Some((t, _))) if t == id)
+    }
+    fn insert(&mut self, id: TaskId, l: Live) {
+        let s = Self::slot(id);
+        if s >= self.slots.len() {
+            self.slots.resize(s + 1, None);
+        }
+        self.slots[s] = Some((id, l));
+    }
+    fn remove(&mut self, id: &TaskId) -> Option<Live> {
+        let s = Self::slot(*id);
+        match self.slots.get(s) {
+            Some(Some((t, _))) if t == id => self.slots[s].take().map(|(_, l)| l),
+            _ => None,
+        }
+    }
+    /// Takes every entry out, in id order.
+    fn drain_sorted(&mut self) -> Vec<(TaskId, Live)> {
+        let mut v: Vec<(TaskId, Live)> = self.slots.iter_mut().filter_map(Option::take).collect();
+        v.sort_by_key(|(id, _)| *id);
+        v
+    }
+}
 
 /// What the accounting remembers about a live task.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -97,9 +134,10 @@ pub struct Accounting {
     families: Vec<FamilyAcc>,
     family_index: BTreeMap<String, u32>,
     def_family: Vec<u32>,
-    live: HashMap<TaskId, Live, Det>,
+    live: LiveTable,
     hosts: Vec<HostAcc>,
     /// (family, host group) → (cpu-ms, memory-ms) reserved.
+    #[serde(with = "crate::engine::pairs")]
     alloc: BTreeMap<(u32, u32), (u128, u128)>,
     /// Per-lane CPU reservation level (hosts, or host groups on large clusters).
     lane_cpu: Vec<Level>,
@@ -108,6 +146,7 @@ pub struct Accounting {
     group_cpu: Vec<u64>,
     group_mem: Vec<u64>,
     group_hosts: Vec<u64>,
+    #[serde(with = "crate::engine::pairs")]
     fargate: BTreeMap<FargateKey, FargateAcc>,
     /// Fargate cost spread over each task's billed interval, for the cumulative cost chart.
     fargate_cost: Integral,
@@ -154,7 +193,7 @@ impl Accounting {
             families: Vec::new(),
             family_index: BTreeMap::new(),
             def_family: Vec::new(),
-            live: HashMap::default(),
+            live: LiveTable::default(),
             hosts: cluster
                 .hosts
                 .iter()
@@ -386,7 +425,11 @@ impl Accounting {
                 if last == TaskStatus::Stopped {
                     let l = self.live.remove(&id).expect("present");
                     if l.waiting {
+                        // Stopped before it ever got capacity (scale-in, StopTask): it waited
+                        // all its life, which the wait statistics must show.
                         self.waiting.add(bm, now, -1.0);
+                        self.wait.record(now - l.created);
+                        self.counts.stopped_while_waiting += 1;
                     }
                     let outcome = outcome_of(engine, id);
                     let fc = &mut self.families[l.family as usize].counts;
@@ -477,8 +520,7 @@ impl Accounting {
         let end = self.duration_ms;
         let bm = self.bucket_ms;
         // Tasks still running at the end: their intervals end with the scenario.
-        let mut open: Vec<(TaskId, Live)> = self.live.drain().collect();
-        open.sort_by_key(|(id, _)| *id);
+        let open = self.live.drain_sorted();
         for (id, l) in &open {
             if let Some(rs) = l.running_since {
                 self.families[l.family as usize].running_ms += (end - rs) as u128;

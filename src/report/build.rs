@@ -60,7 +60,7 @@ pub(super) fn build(p: Parts, engine: &Engine, px: &PriceContext) -> ModeReport 
                 let cap_m =
                     h.memory_mib.saturating_sub(reserved_mem) as u128 * p.duration_ms as u128;
                 let share = share(cpu_ms, cap_c, mem_ms, cap_m);
-                let reserved = cost * share;
+                let reserved = allot(cost, share);
                 hosts_usd += cost;
                 reserved_usd += reserved;
                 cpu_used += cpu_ms;
@@ -114,7 +114,7 @@ pub(super) fn build(p: Parts, engine: &Engine, px: &PriceContext) -> ModeReport 
                 let cap_c = h.registered_cpu_units() as u128 * p.duration_ms as u128;
                 let cap_m =
                     h.memory_mib.saturating_sub(reserved_mem) as u128 * p.duration_ms as u128;
-                families[fam as usize].usd += cost * share(cpu_ms, cap_c, mem_ms, cap_m);
+                families[fam as usize].usd += allot(cost, share(cpu_ms, cap_c, mem_ms, cap_m));
             }
             // Hosts are billed at a constant rate: the cumulative cost is a straight line.
             let per_ms = (hosts_usd + extra_usd).to_f64().unwrap_or(0.0) / p.duration_ms as f64;
@@ -146,12 +146,15 @@ pub(super) fn build(p: Parts, engine: &Engine, px: &PriceContext) -> ModeReport 
                 c.ephemeral_storage_usd += line.charge.ephemeral_storage_usd;
                 c.os_license_usd += line.charge.os_license_usd;
                 c.rounding_usd += line.rounding_usd;
+                // Quantity × seconds first, then one division: whole amounts stay exact.
                 let secs = Decimal::from(f.billed_secs);
                 let h = secs / Decimal::from(3600u64);
-                c.vcpu_hours += Decimal::from(f.size.cpu_units) / Decimal::from(1024u64) * h;
-                c.gb_hours += Decimal::from(f.size.memory_mib) / Decimal::from(1024u64) * h;
+                let per_unit_hour = Decimal::from(1024u64 * 3600);
+                c.vcpu_hours += Decimal::from(f.size.cpu_units) * secs / per_unit_hour;
+                c.gb_hours += Decimal::from(f.size.memory_mib) * secs / per_unit_hour;
                 let free = px.catalog.billing.fargate_free_ephemeral_gib;
-                c.storage_gb_hours += Decimal::from(f.storage_gib.saturating_sub(free)) * h;
+                c.storage_gb_hours += Decimal::from(f.storage_gib.saturating_sub(free)) * secs
+                    / Decimal::from(3600u64);
                 let fam = &mut families[f.family as usize];
                 fam.usd += line.charge.total();
                 fam.rounding_usd = Some(fam.rounding_usd.unwrap_or_default() + line.rounding_usd);
@@ -272,6 +275,15 @@ pub(super) fn build(p: Parts, engine: &Engine, px: &PriceContext) -> ModeReport 
 fn share(cpu_ms: u128, cap_c: u128, mem_ms: u128, cap_m: u128) -> Decimal {
     let f = |used: u128, cap: u128| if cap == 0 { Decimal::ZERO } else { dec(used) / dec(cap) };
     (f(cpu_ms, cap_c) + f(mem_ms, cap_m)) / Decimal::from(2u64)
+}
+
+/// Amounts that come out of a division (reservation shares of host cost) are kept to
+/// [`SHARE_DP`] decimal places, a ten-billionth of a dollar: far below any display rounding,
+/// and free of the 28th-digit noise of decimal division.
+pub const SHARE_DP: u32 = 10;
+
+fn allot(cost: Usd, share: Decimal) -> Usd {
+    (cost * share).round_dp(SHARE_DP)
 }
 
 fn ratio(a: u128, b: u128) -> f64 {

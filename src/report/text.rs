@@ -75,13 +75,7 @@ pub fn render_text(r: &Report) -> String {
             .flat_map(|m| m.ecs.iter().flat_map(|c| &c.instance_types))
             .find(|t| &t.instance_type == ty)
             .expect("collected above");
-        let label = format!(
-            "    {} × {} ({} host-h at {}/h)",
-            line.hosts,
-            ty,
-            hours(line.host_hours),
-            format_usd(line.usd_per_hour)
-        );
+        let label = format!("    {} × {} ({} host-h)", line.hosts, ty, hours(line.host_hours));
         row(&label, &|m| {
             m.ecs
                 .as_ref()
@@ -122,7 +116,9 @@ pub fn render_text(r: &Report) -> String {
         })
     });
     row("  OS licence (Windows)", &|m| m.fargate.as_ref().map(|c| format_usd(c.os_license_usd)));
-    row("    of which size rounding", &|m| m.fargate.as_ref().map(|c| format_usd(c.rounding_usd)));
+    row("  (size rounding, included above)", &|m| {
+        m.fargate.as_ref().map(|c| format_usd(c.rounding_usd))
+    });
     row("  extra (cluster file)", &|m| (!m.extra.is_empty()).then(|| format_usd(m.extra_usd)));
     row("Utilisation (CPU / memory)", &|m| {
         m.ecs
@@ -135,6 +131,9 @@ pub fn render_text(r: &Report) -> String {
     });
     row("  running / waiting at the end", &|m| {
         Some(format!("{} / {}", n(m.tasks.running_at_end), n(m.tasks.waiting_at_end)))
+    });
+    row("  stopped before getting capacity", &|m| {
+        (m.tasks.stopped_while_waiting > 0).then(|| n(m.tasks.stopped_while_waiting))
     });
     row("Wait to start p50 / p95 / max", &|m| {
         Some(format!(

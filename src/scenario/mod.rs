@@ -66,6 +66,8 @@ pub struct ServiceSpec {
     pub at: SimDuration,
     /// `(time, desired count)`, sorted by time.
     pub scale: Vec<(SimDuration, u32)>,
+    /// Repeat the scale steps with this period (a daily pattern: `scale_every = "1d"`).
+    pub scale_every: Option<SimDuration>,
 }
 
 /// `[expect]`: checks on the outcome; a failed one makes `berth simulate` exit with 1.
@@ -147,6 +149,7 @@ struct RawService {
     at: Option<Spanned<String>>,
     #[serde(default)]
     scale: Vec<RawScale>,
+    scale_every: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -180,7 +183,7 @@ const TASK_KEYS: &[&str] = &[
     "exit_code",
     "after",
 ];
-const SERVICE_KEYS: &[&str] = &["name", "task_def", "desired", "at", "scale"];
+const SERVICE_KEYS: &[&str] = &["name", "task_def", "desired", "at", "scale", "scale_every"];
 const EXPECT_KEYS: &[&str] =
     &["cheaper", "max_total_usd", "max_wait_p95", "max_failed", "min_savings_pct"];
 
@@ -427,12 +430,31 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, FileError> {
             }
         }
         scale.sort_by_key(|(t, _)| *t);
+        let scale_every = match &s.scale_every {
+            Some(e) => match cx.duration(&p("scale_every"), e) {
+                Some(d) if d == SimDuration::ZERO => {
+                    cx.err(p("scale_every"), e.span(), "the period must be longer than zero");
+                    None
+                }
+                Some(d) => {
+                    if let Some((last, _)) = scale.last() {
+                        if *last >= d {
+                            cx.err(p("scale_every"), e.span(), format!("the scale steps must all fall within one period ({d}); the last is at {last}"));
+                        }
+                    }
+                    Some(d)
+                }
+                None => None,
+            },
+            None => None,
+        };
         services.push(ServiceSpec {
             name: s.name.get_ref().clone(),
             task_def: td_index(s.task_def.get_ref()),
             desired,
             at,
             scale,
+            scale_every,
         });
     }
 

@@ -22,9 +22,10 @@ use serde::{Deserialize, Serialize};
 use crate::cluster::Cluster;
 use crate::engine::rng::SeededRng;
 use crate::engine::{
-    Command, CreateService, DefId, Effect, Engine, EngineConfig, Event, Mode, Output, Report,
-    RunTask, Snapshot, TaskId, TaskOverrides, TaskStatus,
+    Command, CreateService, DefId, Effect, Engine, EngineConfig, Event, ImageId, Mode, Output,
+    Report, RunTask, Snapshot, TaskId, TaskOverrides, TaskStatus,
 };
+use crate::placement::HostId;
 use crate::pricing::Catalog;
 use crate::report::{Accounting, ModeReport, PriceContext};
 use crate::scenario::{Repeat, Scenario};
@@ -38,19 +39,57 @@ pub const SIGTERM_EXIT: i32 = 143;
 /// Exit code of a container killed with SIGKILL (128 + 9).
 pub const SIGKILL_EXIT: i32 = 137;
 
-/// Something that will happen.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Something that will happen. Reports are kept compact (no strings: the simulator's images
+/// always pull) so that queue items stay small and cheap to move.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 enum What {
-    Report(Report),
+    Provisioned(TaskId),
+    Pulled(TaskId, Option<HostId>, ImageId),
+    Started(TaskId, u16),
+    Healthy(TaskId, u16),
+    Exited(TaskId, u16, i32),
+    CleanedUp(TaskId),
     Launch { job: u32 },
     CreateService { service: u32 },
     Scale { service: u32, step: u32 },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+impl What {
+    fn report(self) -> Option<Report> {
+        Some(match self {
+            What::Provisioned(task) => Report::SlotProvisioned { task },
+            What::Pulled(task, host, image) => {
+                Report::ImagePulled { task, host, image, error: None }
+            }
+            What::Started(task, container) => Report::ContainerStarted { task, container },
+            What::Healthy(task, container) => {
+                Report::ContainerHealth { task, container, healthy: true }
+            }
+            What::Exited(task, container, exit_code) => {
+                Report::ContainerExited { task, container, exit_code, oom: false }
+            }
+            What::CleanedUp(task) => Report::TaskCleanedUp { task },
+            _ => return None,
+        })
+    }
+}
+
+/// Queue keys: the time in milliseconds and a sequence number, `time << SEQ_BITS | seq`, so
+/// that items at the same time come out in the order they were scheduled.
+const SEQ_BITS: u32 = 20;
+
+fn key(at: SimTime, seq: u64) -> u64 {
+    (at.0 << SEQ_BITS) | (seq & ((1 << SEQ_BITS) - 1))
+}
+
+fn key_time(key: u64) -> SimTime {
+    SimTime(key >> SEQ_BITS)
+}
+
+/// A queue entry (32 bytes), ordered by its key alone.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 struct Item {
-    at: SimTime,
-    seq: u64,
+    key: u64,
     what: What,
 }
 
@@ -59,7 +98,7 @@ impl Eq for Item {}
 impl Ord for Item {
     /// Reversed: `BinaryHeap` is a max-heap and the earliest item must come out first.
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        (o.at, o.seq).cmp(&(self.at, self.seq))
+        o.key.cmp(&self.key)
     }
 }
 
@@ -131,7 +170,7 @@ pub struct Sim {
 impl Sim {
     pub fn new(setup: SimSetup) -> Sim {
         let sc = setup.scenario.clone();
-        let config = EngineConfig { stopped_retention: SimDuration::ZERO };
+        let config = EngineConfig { stopped_retention: SimDuration::ZERO, container_events: false };
         let mut engine = Engine::with_config(setup.cluster.clone(), setup.mode, setup.seed, config);
         let defs: Vec<DefId> = setup.task_defs.iter().map(|d| engine.register(d.clone())).collect();
         let children = children_of(&sc);
@@ -203,7 +242,7 @@ impl Sim {
             return;
         }
         self.s.seq += 1;
-        self.s.queue.push(Item { at, seq: self.s.seq, what });
+        self.s.queue.push(Item { key: key(at, self.s.seq), what });
     }
 
     /// Runs to the end of the scenario.
@@ -216,7 +255,7 @@ impl Sim {
         let limit = limit.min(self.end);
         let end = self.end.0.max(1) as f64;
         loop {
-            let q = self.s.queue.peek().map(|i| i.at);
+            let q = self.s.queue.peek().map(|i| key_time(i.key));
             let w = self.engine.next_wakeup();
             let (at, from_queue) = match (q, w) {
                 (None, None) => break,
@@ -240,7 +279,7 @@ impl Sim {
             }
             if from_queue {
                 let item = self.s.queue.pop().expect("peeked");
-                self.dispatch(item);
+                self.dispatch(at, item.what);
             } else {
                 self.apply(at, Command::Tick);
             }
@@ -248,10 +287,12 @@ impl Sim {
         self.s.now = limit;
     }
 
-    fn dispatch(&mut self, item: Item) {
-        let at = item.at;
-        match item.what {
-            What::Report(r) => self.apply(at, Command::Report(r)),
+    fn dispatch(&mut self, at: SimTime, what: What) {
+        if let Some(r) = what.report() {
+            self.apply(at, Command::Report(r));
+            return;
+        }
+        match what {
             What::Launch { job } => self.launch(at, job),
             What::CreateService { service } => {
                 let spec = &self.setup.scenario.services[service as usize];
@@ -271,8 +312,12 @@ impl Sim {
                     desired: Some(spec.scale[step as usize].1),
                     task_def: None,
                 };
+                if let Some(period) = spec.scale_every {
+                    self.push(at + period, What::Scale { service, step });
+                }
                 self.apply(at, cmd);
             }
+            _ => unreachable!("reports are handled above"),
         }
     }
 
@@ -360,7 +405,8 @@ impl Sim {
     fn after_output(&mut self, out: &Output) {
         self.s.acc.observe(&self.engine, out, &self.px);
         let at = out.at;
-        for ev in &out.events {
+        let dag = !self.s.task_job.is_empty();
+        for ev in out.events.iter().filter(|_| dag) {
             if let Event::TaskStateChanged { task, last: TaskStatus::Stopped, .. } = ev {
                 if let Some((job, run)) = self.s.task_job.remove(task) {
                     let failed = self.engine.task(*task).is_some_and(|t| {
@@ -388,15 +434,14 @@ impl Sim {
         for eff in &out.effects {
             match *eff {
                 Effect::ProvisionSlot { task, .. } => {
-                    self.push(at + provision, What::Report(Report::SlotProvisioned { task }))
+                    self.push(at + provision, What::Provisioned(task))
                 }
-                Effect::PullImage { task, host, image } => self.push(
-                    at + pull,
-                    What::Report(Report::ImagePulled { task, host, image, error: None }),
-                ),
+                Effect::PullImage { task, host, image } => {
+                    self.push(at + pull, What::Pulled(task, host, image))
+                }
                 Effect::StartContainer { task, container, plan } => {
                     let started = at + start;
-                    self.push(started, What::Report(Report::ContainerStarted { task, container }));
+                    self.push(started, What::Started(task, container));
                     if plan.has_health_check {
                         let interval = self
                             .engine
@@ -408,48 +453,19 @@ impl Sim {
                                     .map(|h| SimDuration::from_secs(h.interval_s as u64))
                             })
                             .unwrap_or(SimDuration::ZERO);
-                        self.push(
-                            started + interval,
-                            What::Report(Report::ContainerHealth {
-                                task,
-                                container,
-                                healthy: true,
-                            }),
-                        );
+                        self.push(started + interval, What::Healthy(task, container));
                     }
                     if let Some(run_for) = plan.run_for {
-                        self.push(
-                            started + run_for,
-                            What::Report(Report::ContainerExited {
-                                task,
-                                container,
-                                exit_code: plan.exit_code,
-                                oom: false,
-                            }),
-                        );
+                        self.push(started + run_for, What::Exited(task, container, plan.exit_code));
                     }
                 }
-                Effect::StopContainer { task, container, .. } => self.push(
-                    at,
-                    What::Report(Report::ContainerExited {
-                        task,
-                        container,
-                        exit_code: SIGTERM_EXIT,
-                        oom: false,
-                    }),
-                ),
-                Effect::KillContainer { task, container } => self.push(
-                    at,
-                    What::Report(Report::ContainerExited {
-                        task,
-                        container,
-                        exit_code: SIGKILL_EXIT,
-                        oom: false,
-                    }),
-                ),
-                Effect::ReleaseSlot { task } => {
-                    self.push(at, What::Report(Report::TaskCleanedUp { task }))
+                Effect::StopContainer { task, container, .. } => {
+                    self.push(at, What::Exited(task, container, SIGTERM_EXIT))
                 }
+                Effect::KillContainer { task, container } => {
+                    self.push(at, What::Exited(task, container, SIGKILL_EXIT))
+                }
+                Effect::ReleaseSlot { task } => self.push(at, What::CleanedUp(task)),
             }
         }
     }
@@ -537,4 +553,14 @@ pub fn simulate(setup: SimSetup, progress: &mut dyn FnMut(f64)) -> (ModeReport, 
     sim.run(progress);
     let events = sim.events();
     (sim.finish(), events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_items_stay_small() {
+        assert!(std::mem::size_of::<Item>() <= 32, "{}", std::mem::size_of::<Item>());
+    }
 }

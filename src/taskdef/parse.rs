@@ -57,6 +57,10 @@ pub fn parse_str(
     }
 }
 
+/// ECS's quota on the size of a task definition ([DG@4d9b316:service-quotas]), measured here on
+/// the definition as compact JSON.
+pub const MAX_DEFINITION_BYTES: usize = 64 * 1024;
+
 /// Everything known about one document: the definition (when it got that far), every
 /// diagnostic, and the index of values by path.
 #[derive(Debug, Clone)]
@@ -102,6 +106,21 @@ pub fn parse_document(text: &str) -> Parsed {
         return Parsed { definition: None, diagnostics: diags, index: idx };
     };
     if diags.iter().any(|d| d.severity == Severity::Error) {
+        return Parsed { definition: None, diagnostics: diags, index: idx };
+    }
+    let size = serde_json::to_string(&td.to_value()).map(|s| s.len()).unwrap_or(0);
+    if size > MAX_DEFINITION_BYTES {
+        diags.push(
+            Diagnostic::error(
+                "",
+                idx.pos(""),
+                format!(
+                    "The task definition is {size} bytes as compact JSON; ECS accepts at most \
+                     {MAX_DEFINITION_BYTES} (64 KiB)."
+                ),
+            )
+            .with_hint("move large values (environment, configuration files) to environmentFiles, secrets or the image"),
+        );
         return Parsed { definition: None, diagnostics: diags, index: idx };
     }
     let mut b = Builder { idx: &idx, diags: Vec::new() };
@@ -733,6 +752,26 @@ mod tests {
         assert_eq!(d.family_revision(), "web:7");
         assert_eq!(d.tags, vec![("team".to_string(), "a".to_string())]);
         assert_eq!((d.cpu_units, d.memory_mib), (Some(256), Some(512)));
+    }
+
+    #[test]
+    fn size_quota() {
+        let env = |n: usize| {
+            (0..n)
+                .map(|i| format!(r#"{{"name": "V{i}", "value": "{}"}}"#, "x".repeat(100)))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let t = |n: usize| {
+            format!(
+                r#"{{"family": "f", "containerDefinitions": [{{"name": "a", "image": "i",
+                "memory": 64, "environment": [{}]}}]}}"#,
+                env(n)
+            )
+        };
+        assert!(parse_str("t", &t(500)).is_ok(), "about 60 KB");
+        let e = parse_str("t", &t(600)).unwrap_err();
+        assert!(e.diagnostics[0].message.contains("ECS accepts at most 65536 (64 KiB)"));
     }
 
     #[test]

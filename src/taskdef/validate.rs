@@ -284,8 +284,10 @@ impl Checker<'_> {
         let mode = self.def.network_mode;
         for (i, c) in self.def.containers.iter().enumerate() {
             let p = cpath(i);
-            if !c.links.is_empty() && matches!(mode, NetworkMode::Awsvpc | NetworkMode::Host) {
-                let word = if mode == NetworkMode::Awsvpc { "awsvpc" } else { "host" };
+            if !c.links.is_empty()
+                && matches!(mode, NetworkMode::Awsvpc | NetworkMode::Host | NetworkMode::None)
+            {
+                let word = super::render::network_mode_str(mode);
                 self.err(
                     &format!("{p}.links"),
                     format!("Links are not supported when networkMode={word}."),
@@ -330,6 +332,12 @@ impl Checker<'_> {
                         None => "declare it under the task's \"volumes\"".into(),
                     });
                 }
+            }
+            if mode == NetworkMode::Awsvpc && self.idx.len(&format!("{p}.extraHosts")) > 0 {
+                self.err(
+                    &format!("{p}.extraHosts"),
+                    "The extraHosts parameter is not supported when networkMode=awsvpc.",
+                );
             }
             if mode == NetworkMode::Awsvpc && self.idx.has(&format!("{p}.hostname")) {
                 self.err(
@@ -417,6 +425,14 @@ impl Checker<'_> {
     }
 
     fn task_level(&mut self) {
+        let listed = !self.def.requires_compatibilities.is_empty();
+        if listed && !self.def.requires_fargate() && self.def.ephemeral_storage_gib.is_some() {
+            self.warn(
+                "ephemeralStorage",
+                "ephemeralStorage only applies to tasks on Fargate; this definition does not list \
+                 FARGATE, so the setting has no effect",
+            );
+        }
         let n = self.def.placement_constraints.len().max(self.idx.len("placementConstraints"));
         if n > MAX_PLACEMENT_CONSTRAINTS {
             self.err(
@@ -548,7 +564,6 @@ impl Checker<'_> {
                 "extraHosts",
                 "dockerSecurityOptions",
                 "disableNetworking",
-                "systemControls",
                 "linuxParameters.devices",
                 "linuxParameters.sharedMemorySize",
                 "linuxParameters.tmpfs",
@@ -560,6 +575,9 @@ impl Checker<'_> {
                 // `privileged: false` and empty lists are harmless; ECS rejects the feature.
                 let used = match f {
                     "privileged" => c.privileged,
+                    // Already reported by the network-mode rules.
+                    "links" if self.def.network_mode != NetworkMode::Bridge => false,
+                    "extraHosts" if self.def.network_mode == NetworkMode::Awsvpc => false,
                     "disableNetworking" => self.idx.scalar(&fp) == Some("true"),
                     "linuxParameters.sharedMemorySize"
                     | "linuxParameters.maxSwap"
@@ -793,6 +811,17 @@ mod tests {
     }
 
     #[test]
+    fn templated_names_are_errors_with_a_template_hint() {
+        let e =
+            parse_str("t", &td("", APP).replace("\"f\"", "\"svc-{{launchtype}}\"")).unwrap_err();
+        assert_eq!(e.diagnostics[0].message, "Invalid family name 'svc-{{launchtype}}'.");
+        assert!(e.diagnostics[0].hint.as_deref().unwrap().contains("unrendered template"));
+        let e = parse_str("t", &td("", &APP.replace("\"app\"", "\"${NAME}\""))).unwrap_err();
+        assert_eq!(e.diagnostics[0].message, "Invalid container name '${NAME}'.");
+        assert!(e.diagnostics[0].hint.as_deref().unwrap().contains("${VAR}"));
+    }
+
+    #[test]
     fn container_count() {
         assert!(has(&td("", ""), "Container list cannot be empty."));
         let ten: Vec<String> =
@@ -909,9 +938,7 @@ mod tests {
         for (field, json) in [
             ("privileged", r#""privileged": true"#),
             ("dnsServers", r#""dnsServers": ["1.1.1.1"]"#),
-            ("extraHosts", r#""extraHosts": [{"hostname": "a", "ipAddress": "1.2.3.4"}]"#),
             ("dockerSecurityOptions", r#""dockerSecurityOptions": ["no-new-privileges"]"#),
-            ("systemControls", r#""systemControls": [{"namespace": "net.x", "value": "1"}]"#),
             ("tmpfs", r#""linuxParameters": {"tmpfs": [{"containerPath": "/t", "size": 8}]}"#),
             ("sharedMemorySize", r#""linuxParameters": {"sharedMemorySize": 64}"#),
             ("maxSwap", r#""linuxParameters": {"maxSwap": 64}"#),
@@ -924,7 +951,7 @@ mod tests {
             );
             assert!(errors(&td("", &c)).is_empty(), "{field} is fine on EC2");
         }
-        let ok = APP.replace('}', r#", "privileged": false, "linuxParameters": {"capabilities": {"add": ["SYS_PTRACE"]}, "initProcessEnabled": true}}"#);
+        let ok = APP.replace('}', r#", "privileged": false, "linuxParameters": {"capabilities": {"add": ["SYS_PTRACE"]}, "initProcessEnabled": true}, "systemControls": [{"namespace": "net.core.somaxconn", "value": "1024"}]}"#);
         assert!(errors(&td(FARGATE, &ok)).is_empty());
         let cap =
             APP.replace('}', r#", "linuxParameters": {"capabilities": {"add": ["NET_ADMIN"]}}}"#);
@@ -1040,6 +1067,18 @@ mod tests {
     }
 
     #[test]
+    fn extra_hosts_not_with_awsvpc() {
+        let c = APP.replace('}', r#", "extraHosts": [{"hostname": "a", "ipAddress": "1.2.3.4"}]}"#);
+        assert!(errors(&td("", &c)).is_empty());
+        assert!(has(
+            &td("\"networkMode\": \"awsvpc\",", &c),
+            "extraHosts parameter is not supported when networkMode=awsvpc."
+        ));
+        let fargate_bridge = FARGATE.replace("awsvpc", "bridge");
+        assert!(has(&td(&fargate_bridge, &c), "Fargate does not support 'extraHosts'."));
+    }
+
+    #[test]
     fn hostname_not_with_awsvpc() {
         let c = APP.replace('}', r#", "hostname": "web"}"#);
         assert!(errors(&td("", &c)).is_empty());
@@ -1110,6 +1149,16 @@ mod tests {
         assert!(errors(&td(r#""cpu": "128","#, APP)).is_empty());
         assert!(errors(&td(r#""cpu": "196608","#, APP)).is_empty());
         assert!(has(&td(r#""cpu": "200000","#, APP), "Invalid 'cpu' setting for task."));
+    }
+
+    #[test]
+    fn ephemeral_storage_is_fargate_only() {
+        let eph = "\"ephemeralStorage\": {\"sizeInGiB\": 30},";
+        let (_, w) = parse_str("t", &td(&format!("{FARGATE} {eph}"), APP)).unwrap();
+        assert!(w.is_empty());
+        let ec2 = format!("\"requiresCompatibilities\": [\"EC2\"], {eph}");
+        let (_, w) = parse_str("t", &td(&ec2, APP)).unwrap();
+        assert!(w[0].message.contains("only applies to tasks on Fargate"));
     }
 
     #[test]

@@ -114,6 +114,21 @@ fn unknown_keys_name_the_closest() {
 }
 
 #[test]
+fn missing_keys_and_inline_tables() {
+    let d = one_error("name = \"x\"\nregion = \"us-east-1\"\n[[hosts]]\ninstance_type = \"t3.micro\"\n[[hosts]]\ncount = 2\n");
+    assert_eq!((d.line, d.column, d.path.as_str()), (5, 1, "hosts[1].instance_type"));
+    assert_eq!(d.message, "missing key `instance_type`");
+    let d = one_error("name = \"x\"\n");
+    assert_eq!((d.path.as_str(), d.message.as_str()), ("region", "missing key `region`"));
+    let d = one_error("name = \"x\"\nregion = \"us-east-1\"\n[ecs]\nplacement_strategy = [\n  { type = \"spread\", field = \"instanceId\" },\n  { type = \"binpack\", fild = \"cpu\" },\n]\n");
+    assert_eq!((d.line, d.path.as_str()), (6, "ecs.placement_strategy[1].fild"));
+    assert!(d.hint.unwrap().contains("did you mean `field`"));
+    let d = one_error("name = \"x\"\nregion = \"us-east-1\"\n[[hosts]]\ninstance_type = \"t3.micro\"\ncount = \"two\"\n");
+    assert_eq!((d.line, d.column, d.path.as_str()), (5, 9, "hosts[0].count"));
+    assert!(d.message.contains("expected u32"), "{}", d.message);
+}
+
+#[test]
 fn bad_values_point_at_the_value() {
     let d =
         one_error("name = \"x\"\nregion = \"us-east-1\"\n[fargate]\nimage_pull = \"20 parsecs\"\n");

@@ -388,9 +388,11 @@ fn exhausted_hosts_leave_the_index_and_come_back() {
     for _ in 0..2 {
         p.place(&r, &mut rng()).unwrap();
     }
-    assert!(!p.mem_index.iter().any(|&(_, h)| h == 0), "exhausted host left the index");
+    assert!(!p.pools[0].mem.iter().any(|&(_, h)| h == 0), "exhausted host left the index");
+    assert!(!p.pools[0].sample.contains(&0));
     p.release(HostId(0), &r);
-    assert!(p.mem_index.contains(&(7168, 0)));
+    assert!(p.pools[0].mem.contains(&(7168, 0)));
+    assert!(p.pools[0].sample.contains(&0));
 }
 
 #[test]

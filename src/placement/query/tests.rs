@@ -196,4 +196,6 @@ fn errors_point_at_the_column() {
     let e = err("agentConnected > true");
     assert!(e.message.contains("does not take"));
     assert_eq!(err("").column, 1);
+    let e = err("attribute:stack==prod");
+    assert!(e.message.contains("put spaces around the operator"), "{}", e.message);
 }

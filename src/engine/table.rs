@@ -1,0 +1,100 @@
+//! The task table: a generational slab, so that looking a task up is an index, not a search.
+//!
+//! A [`TaskId`] is `generation << 32 | slot`. A slot is reused after its task is removed, with
+//! the next generation, so an id is never reused and a late report about a removed task misses.
+//! Memory is O(live tasks); the slab never shrinks below its high-water mark.
+
+use serde::{Deserialize, Serialize};
+
+use super::task::Task;
+use super::types::TaskId;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Slot {
+    generation: u32,
+    task: Option<Task>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct TaskTable {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    len: usize,
+}
+
+fn split(id: TaskId) -> (usize, u32) {
+    ((id.0 & 0xFFFF_FFFF) as usize, (id.0 >> 32) as u32)
+}
+
+impl TaskTable {
+    /// The id the next inserted task will get.
+    pub fn next_id(&self) -> TaskId {
+        let slot = self.free.last().copied().unwrap_or(self.slots.len() as u32);
+        let generation = self.slots.get(slot as usize).map_or(0, |s| s.generation);
+        TaskId(((generation as u64) << 32) | slot as u64)
+    }
+
+    /// Inserts a task whose id is [`TaskTable::next_id`].
+    pub fn insert(&mut self, task: Task) {
+        debug_assert_eq!(task.id, self.next_id());
+        let (slot, _) = split(task.id);
+        if slot == self.slots.len() {
+            self.slots.push(Slot { generation: 0, task: Some(task) });
+        } else {
+            self.free.pop();
+            self.slots[slot].task = Some(task);
+        }
+        self.len += 1;
+    }
+
+    pub fn get(&self, id: TaskId) -> Option<&Task> {
+        let (slot, generation) = split(id);
+        let s = self.slots.get(slot)?;
+        if s.generation != generation {
+            return None;
+        }
+        s.task.as_ref()
+    }
+
+    pub fn get_mut(&mut self, id: TaskId) -> Option<&mut Task> {
+        let (slot, generation) = split(id);
+        let s = self.slots.get_mut(slot)?;
+        if s.generation != generation {
+            return None;
+        }
+        s.task.as_mut()
+    }
+
+    pub fn contains(&self, id: TaskId) -> bool {
+        self.get(id).is_some()
+    }
+
+    pub fn remove(&mut self, id: TaskId) -> Option<Task> {
+        let (slot, generation) = split(id);
+        let s = self.slots.get_mut(slot)?;
+        if s.generation != generation {
+            return None;
+        }
+        let t = s.task.take()?;
+        s.generation = s.generation.wrapping_add(1);
+        self.free.push(slot as u32);
+        self.len -= 1;
+        Some(t)
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Every task, in slot order (not creation order).
+    pub fn iter(&self) -> impl Iterator<Item = &Task> {
+        self.slots.iter().filter_map(|s| s.task.as_ref())
+    }
+
+    /// Every task in creation order.
+    pub fn in_order(&self) -> Vec<&Task> {
+        let mut v: Vec<&Task> = self.iter().collect();
+        v.sort_by_key(|t| t.seq);
+        v
+    }
+}
