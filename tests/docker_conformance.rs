@@ -24,10 +24,24 @@ use tokio::sync::watch;
 
 const SCALE: f64 = 10.0;
 
+/// One side's view, keyed by the order in which tasks were created (`TaskId`s and ARNs depend
+/// on when the engine reuses the slots of stopped tasks, which differs between a virtual and a
+/// wall clock; creation order does not).
 struct Side {
     report: ModeReport,
-    hosts: BTreeMap<TaskId, HostId>,
-    states: BTreeMap<TaskId, Vec<TaskStatus>>,
+    hosts: BTreeMap<usize, HostId>,
+    states: BTreeMap<usize, Vec<TaskStatus>>,
+}
+
+/// Numbers tasks by first appearance.
+#[derive(Default)]
+struct Ordinals(BTreeMap<TaskId, usize>);
+
+impl Ordinals {
+    fn of(&mut self, t: TaskId) -> usize {
+        let n = self.0.len();
+        *self.0.entry(t).or_insert(n)
+    }
 }
 
 fn push_state(v: &mut Vec<TaskStatus>, s: TaskStatus) {
@@ -42,15 +56,18 @@ fn simulate(setup: SimSetup) -> Side {
     let end = setup.scenario.duration;
     let mut sim = Sim::new(setup);
     let mut hosts = BTreeMap::new();
-    let mut states: BTreeMap<TaskId, Vec<TaskStatus>> = BTreeMap::new();
+    let mut states: BTreeMap<usize, Vec<TaskStatus>> = BTreeMap::new();
+    let mut ord = Ordinals::default();
     let mut t = 0;
     while t <= end.0 {
         sim.run_until(SimTime(t), &mut |_| {});
-        let alive: BTreeSet<TaskId> = sim.engine().tasks().map(|t| t.id).collect();
-        for task in sim.engine().tasks() {
-            push_state(states.entry(task.id).or_default(), task.last_status);
+        let e = sim.engine();
+        let alive: BTreeSet<usize> = e.tasks().map(|t| ord.of(t.id)).collect();
+        for task in e.tasks() {
+            let k = ord.of(task.id);
+            push_state(states.entry(k).or_default(), task.last_status);
             if let Some(h) = task.host {
-                hosts.insert(task.id, h);
+                hosts.insert(k, h);
             }
         }
         for (id, v) in states.iter_mut() {
@@ -66,10 +83,11 @@ fn simulate(setup: SimSetup) -> Side {
 
 async fn through_docker(c: &berth::docker::DockerClient, run: &str, setup: &SimSetup) -> Side {
     let end = SimTime(setup.scenario.duration.0);
-    let config = EngineConfig { stopped_retention: SimDuration::from_secs(1 << 40) };
+    let config =
+        EngineConfig { stopped_retention: SimDuration::from_secs(1 << 40), container_events: true };
     let mut engine = Engine::with_config(setup.cluster.clone(), setup.mode, setup.seed, config);
     let ids: Vec<_> = setup.task_defs.iter().map(|d| engine.register(d.clone())).collect();
-    let script = script::compile(&setup.scenario, &ids, setup.seed).unwrap();
+    let mut player = script::Player::new(&setup.scenario, &ids, setup.seed);
     let mut cfg = RuntimeConfig::new(run, SCALE);
     cfg.stand_in = true;
     cfg.until = Some(end);
@@ -80,7 +98,7 @@ async fn through_docker(c: &berth::docker::DockerClient, run: &str, setup: &SimS
     let px2 = px.clone();
     let (_tx, rx) = watch::channel(false);
     let engines = Engines { default: c.clone(), by_endpoint: Default::default() };
-    let fut = runtime::run(engine, script, engines, cfg, rx, move |seen, engine| {
+    let fut = runtime::run(engine, &mut player, engines, cfg, rx, move |seen, engine| {
         if let Seen::Output(out) = seen {
             if out.at < end {
                 acc2.lock().unwrap().observe(engine, out, &px2);
@@ -93,17 +111,18 @@ async fn through_docker(c: &berth::docker::DockerClient, run: &str, setup: &SimS
         .unwrap();
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     let mut hosts = BTreeMap::new();
-    let mut states: BTreeMap<TaskId, Vec<TaskStatus>> = BTreeMap::new();
+    let mut states: BTreeMap<usize, Vec<TaskStatus>> = BTreeMap::new();
+    let mut ord = Ordinals::default();
     for (at, e) in &r.events {
         if *at >= end {
             continue; // berth stopping everything after the end is not part of the scenario
         }
         match e {
             Event::TaskStateChanged { task, last, .. } => {
-                push_state(states.entry(*task).or_default(), *last)
+                push_state(states.entry(ord.of(*task)).or_default(), *last)
             }
             Event::TaskPlaced { task, host } => {
-                hosts.insert(*task, *host);
+                hosts.insert(ord.of(*task), *host);
             }
             _ => {}
         }
@@ -120,24 +139,44 @@ fn is_subsequence(short: &[TaskStatus], long: &[TaskStatus]) -> bool {
 #[tokio::test]
 async fn simulator_and_docker_agree() {
     let Some(c) = docker_or_skip("simulator_and_docker_agree").await else { return };
-    ensure_image(&c).await;
-    let guard = RunGuard::new(&c, "conformance");
     let dir = tempfile::tempdir().unwrap();
     let path = write_scenario(dir.path(), &format!("conf-{}", std::process::id()), "2m", "40s");
-    let sc = Arc::new(berth::scenario::load(&path).unwrap());
+    agree(&c, &path, "conformance").await;
+}
+
+/// A job chain (`after`): the report job starts when both extract tasks have finished.
+#[tokio::test]
+async fn simulator_and_docker_agree_on_job_chains() {
+    let Some(c) = docker_or_skip("simulator_and_docker_agree_on_job_chains").await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_scenario(dir.path(), &format!("chain-{}", std::process::id()), "2m", "40s");
+    std::fs::write(
+        &path,
+        "name = \"chain\"\nduration = \"2m\"\ncluster = \"cluster.toml\"\nseed = 5\n\n[[tasks]]\nname = \"extract\"\ntask_def = \"batch.json\"\ncount = 2\nruntime = \"20s\"\n\n[[tasks]]\nname = \"report\"\ntask_def = \"batch.json\"\nafter = [\"extract\"]\nruntime = \"20s\"\n",
+    )
+    .unwrap();
+    agree(&c, &path, "chain").await;
+}
+
+async fn agree(c: &berth::docker::DockerClient, path: &std::path::Path, name: &str) {
+    let c = c.clone();
+    ensure_image(&c).await;
+    let guard = RunGuard::new(&c, name);
+    let sc = Arc::new(berth::scenario::load(path).unwrap());
     let catalog = Arc::new(Catalog::builtin());
     let cluster =
         Arc::new(berth::cluster::load_with(sc.cluster.as_ref().unwrap(), &catalog).unwrap());
     let defs = Arc::new(
         sc.task_defs.iter().map(|p| berth::taskdef::load(p).unwrap().0).collect::<Vec<_>>(),
     );
+    let seed = sc.seed.unwrap_or(1);
     let setup = |mode| SimSetup {
         scenario: sc.clone(),
         task_defs: defs.clone(),
         cluster: cluster.clone(),
         catalog: catalog.clone(),
         mode,
-        seed: 11,
+        seed,
     };
 
     let (ecs_setup, fargate_setup) = (setup(Mode::Ecs), setup(Mode::Fargate));

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use berth::docker::image::{self, WORKLOAD_IMAGE};
 use berth::docker::runtime::{self, Engines, RuntimeConfig, Script};
+use berth::docker::script::StaticScript;
 use berth::docker::{cleanup, labels};
 use berth::engine::{Command, Engine, Mode, RunTask, TaskStatus};
 use berth::placement::{SpreadField, StrategyRule};
@@ -145,7 +146,7 @@ async fn second_engine_runs_its_hosts_tasks() {
     let engine = Engine::new(cluster.clone(), Mode::Ecs, 3);
     let r = tokio::time::timeout(
         Duration::from_secs(90),
-        runtime::run(engine, script, engines, cfg, rx, |_, _| {}),
+        runtime::run(engine, &mut StaticScript::new(script), engines, cfg, rx, |_, _| {}),
     )
     .await
     .unwrap()

@@ -8,6 +8,7 @@ use std::time::Duration;
 use berth::docker::cleanup;
 use berth::docker::image::WORKLOAD_IMAGE;
 use berth::docker::runtime::{self, Engines, RunResult, RuntimeConfig, Script};
+use berth::docker::script::StaticScript;
 use berth::engine::{Command, Engine, Event, Mode, RunTask, TaskStatus};
 use berth::taskdef::model::{
     ContainerDependency, DependencyCondition, HealthCheck, NetworkMode, PortMapping, Protocol,
@@ -40,7 +41,8 @@ async fn run_script(
     cfg.stand_in = stand_in;
     cfg.sample_every = Duration::from_millis(200);
     let (_tx, rx) = watch::channel(false);
-    let fut = runtime::run(engine, script, engines, cfg, rx, |_, _| {});
+    let mut script = StaticScript::new(script);
+    let fut = runtime::run(engine, &mut script, engines, cfg, rx, |_, _| {});
     tokio::time::timeout(Duration::from_secs(90), fut).await.expect("run did not finish").unwrap()
 }
 
@@ -255,7 +257,10 @@ async fn shutdown_stops_services_and_removes_everything() {
     let engines = Engines { default: c.clone(), by_endpoint: Default::default() };
     let cfg = RuntimeConfig::new(guard.run.clone(), SCALE);
     let (tx, rx) = watch::channel(false);
-    let handle = tokio::spawn(runtime::run(engine, script, engines, cfg, rx, |_, _| {}));
+    let handle = tokio::spawn(async move {
+        let mut script = StaticScript::new(script);
+        runtime::run(engine, &mut script, engines, cfg, rx, |_, _| {}).await
+    });
     // Wait until the three service tasks run as containers.
     let mut running = 0;
     for _ in 0..100 {

@@ -154,10 +154,13 @@ async fn run_async(
     let px = PriceContext { cluster: cluster.clone(), catalog: catalog.clone() };
     let mut runs = Vec::new();
     for &mode in &modes {
-        let config = EngineConfig { stopped_retention: SimDuration::from_secs(u64::MAX / 4000) };
+        let config = EngineConfig {
+            stopped_retention: SimDuration::from_secs(u64::MAX / 4000),
+            container_events: true,
+        };
         let mut engine = Engine::with_config(cluster.clone(), mode, seed, config);
         let ids: Vec<_> = defs.iter().map(|d| engine.register(d.clone())).collect();
-        let script = script::compile(&sc, &ids, seed).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut player = script::Player::new(&sc, &ids, seed);
         let mut cfg = RuntimeConfig::new(run_id.clone(), args.time_scale);
         cfg.stand_in = args.stand_in;
         cfg.until = Some(SimTime(sc.duration.0));
@@ -174,11 +177,11 @@ async fn run_async(
         let stop = stop_rx.clone();
         runs.push(async move {
             let mut observer = observer;
-            let r = runtime::run(engine, script, engines, cfg, stop, move |seen, engine| {
+            let r = runtime::run(engine, &mut player, engines, cfg, stop, move |seen, engine| {
                 observer.see(seen, engine)
             })
             .await;
-            (mode, acc, r)
+            (mode, acc, r, player)
         });
     }
     let results = futures_util::future::join_all(runs).await;
@@ -189,7 +192,7 @@ async fn run_async(
     let mut stood_in: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut interrupted = false;
     let mut text_extra = String::new();
-    for (mode, acc, r) in results {
+    for (mode, acc, r, player) in results {
         let r = r?;
         interrupted |= r.interrupted;
         for e in &r.errors {
@@ -199,6 +202,12 @@ async fn run_async(
             .map(|m| m.into_inner().expect("accounting lock"))
             .unwrap_or_else(|a| a.lock().expect("lock").clone());
         let mut report: ModeReport = acc.finish(&r.engine, &px);
+        for (j, n) in player.skipped.iter().enumerate().filter(|(_, n)| **n > 0) {
+            report.notes.push(format!(
+                "job {}: {n} run(s) skipped because a job it waits for failed",
+                sc.jobs[j].name
+            ));
+        }
         if r.interrupted {
             report.notes.push(format!(
                 "interrupted (Ctrl-C) at scenario time {}",

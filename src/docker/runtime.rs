@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, OnceCell};
 
 use super::labels::{self, TaskPlacement};
+use super::script::Director;
 use super::spec::{self, Attach, ContainerContext, StandIn};
 use super::usage::{CgroupProbe, Sample, UsageStats};
 use super::{cleanup, DockerClient};
@@ -116,7 +117,7 @@ impl Engines {
     }
 }
 
-/// One scenario command at its scenario time.
+/// One scenario command at its scenario time (see [`super::script::StaticScript`]).
 pub type Script = Vec<(SimTime, Command)>;
 
 /// Measured usage of one container.
@@ -267,7 +268,7 @@ impl Clock {
 /// output, cost accounting).
 pub async fn run(
     mut engine: Engine,
-    mut script: Script,
+    director: &mut impl Director,
     engines: Engines,
     cfg: RuntimeConfig,
     mut shutdown: watch::Receiver<bool>,
@@ -277,8 +278,6 @@ pub async fn run(
         cfg.time_scale > 0.0 && cfg.time_scale.is_finite(),
         "--time-scale must be a positive number"
     );
-    script.sort_by_key(|(t, _)| *t);
-    let mut script = std::collections::VecDeque::from(script);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
@@ -311,28 +310,32 @@ pub async fn run(
 
     loop {
         let now = lp.now();
-        // Due script commands (not after a shutdown began).
-        while stopping_since.is_none() && script.front().is_some_and(|(t, _)| *t <= now) {
-            let (_, cmd) = script.pop_front().expect("peeked");
+        // Due scenario commands (not after a shutdown began).
+        while stopping_since.is_none() {
+            let Some((tag, cmd)) = director.next_due(now) else { break };
             match engine.handle(now, cmd) {
-                Ok(out) => lp.apply(&mut engine, out, &mut on_output),
+                Ok(out) => {
+                    director.on_output(Some(tag), &out, &engine);
+                    lp.apply(&mut engine, out, &mut on_output);
+                }
                 Err(e) => lp.errors.push(format!("at {now}: {e}")),
             }
         }
         if engine.next_wakeup().is_some_and(|w| w <= now) {
             if let Ok(out) = engine.handle(now, Command::Tick) {
+                director.on_output(None, &out, &engine);
                 lp.apply(&mut engine, out, &mut on_output);
             }
         }
         let until_reached = cfg.until.is_some_and(|u| now >= u);
         if stopping_since.is_none() && (interrupted || until_reached) {
             stopping_since = Some(Instant::now());
-            script.clear();
+            director.clear();
             lp.stop_everything(&mut engine, &mut on_output);
         }
         let all_stopped = engine.tasks().all(|t| t.last_status == TaskStatus::Stopped);
         let services_idle = engine.services().all(|s| s.desired == 0);
-        if script.is_empty()
+        if director.next_at().is_none()
             && all_stopped
             && lp.inflight == 0
             && (services_idle || stopping_since.is_some())
@@ -346,7 +349,7 @@ pub async fn run(
         }
         // Services run until stopped: without `until` only Ctrl-C ends such a run.
 
-        let mut next: Option<SimTime> = script.front().map(|(t, _)| *t);
+        let mut next: Option<SimTime> = director.next_at();
         for w in [engine.next_wakeup(), cfg.until].into_iter().flatten() {
             next = Some(next.map_or(w, |n| n.min(w)));
         }
@@ -356,10 +359,10 @@ pub async fn run(
         tokio::select! {
             msg = rx.recv() => {
                 if let Some(msg) = msg {
-                    lp.on_msg(&mut engine, msg, &mut on_output);
+                    lp.on_msg(&mut engine, msg, director, &mut on_output);
                     // Drain what else is ready, so bursts of reports cost one loop turn.
                     while let Ok(msg) = rx.try_recv() {
-                        lp.on_msg(&mut engine, msg, &mut on_output);
+                        lp.on_msg(&mut engine, msg, director, &mut on_output);
                     }
                 }
             }
@@ -511,6 +514,7 @@ impl Loop {
         &mut self,
         engine: &mut Engine,
         msg: Msg,
+        director: &mut impl Director,
         on_output: &mut impl FnMut(Seen<'_>, &Engine),
     ) {
         match msg {
@@ -522,7 +526,10 @@ impl Loop {
                 }
                 let now = self.now();
                 match engine.handle(now, Command::Report(r)) {
-                    Ok(out) => self.apply(engine, out, on_output),
+                    Ok(out) => {
+                        director.on_output(None, &out, engine);
+                        self.apply(engine, out, on_output)
+                    }
                     Err(e) => self.errors.push(format!("engine refused a report: {e}")),
                 }
             }
