@@ -78,7 +78,11 @@ async fn second_engine_runs_its_hosts_tasks() {
     let daemon = match SecondDaemon::start() {
         Ok(d) => d,
         Err(e) if !require_docker() => {
-            eprintln!("\n!!!!! SKIPPING second_engine_runs_its_hosts_tasks: {e} !!!!!\n");
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n!!!!! SKIPPING second_engine_runs_its_hosts_tasks: {e} !!!!!\n"
+            );
             return;
         }
         Err(e) => panic!("{e}"),

@@ -17,7 +17,13 @@ pub async fn docker_or_skip(test: &str) -> Option<DockerClient> {
     match berth::docker::connect(None).await {
         Ok(c) => Some(c),
         Err(e) if !require_docker() => {
-            eprintln!("\n!!!!! SKIPPING {test}: no Docker engine ({e}); set BERTH_REQUIRE_DOCKER=1 to make this a failure !!!!!\n");
+            // Straight to stderr, not `eprintln!`: the test harness captures that for passing
+            // tests, and a skip must be seen.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n!!!!! SKIPPING {test}: no Docker engine ({e}); set BERTH_REQUIRE_DOCKER=1 to make this a failure !!!!!\n"
+            );
             None
         }
         Err(e) => panic!("BERTH_REQUIRE_DOCKER=1 but Docker is unreachable: {e}"),
