@@ -49,6 +49,10 @@ pub struct Args {
     /// No live lines, only the report.
     #[arg(long)]
     pub quiet: bool,
+    /// Play only the first part of the scenario, e.g. `--duration 1d` of a 30-day scenario
+    /// (costs are then for that part).
+    #[arg(long, value_parser = parse_duration_arg)]
+    pub duration: Option<SimDuration>,
     /// Seed for placement and random runtimes (default: the scenario's, else 1).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -56,6 +60,10 @@ pub struct Args {
     /// name their own with `docker = "..."` in the cluster file.
     #[arg(long = "docker", value_name = "ENDPOINT")]
     pub endpoint: Option<String>,
+}
+
+fn parse_duration_arg(s: &str) -> Result<SimDuration, String> {
+    crate::time::parse_duration(s).map_err(|e| e.to_string())
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -71,7 +79,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !(args.time_scale > 0.0 && args.time_scale.is_finite()) {
         anyhow::bail!("--time-scale: expected a positive number, got {}", args.time_scale);
     }
-    let sc = crate::scenario::load(&args.scenario).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut sc = crate::scenario::load(&args.scenario).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(d) = args.duration {
+        sc.duration = d;
+    }
     let cluster_path = args.cluster.clone().or_else(|| sc.cluster.clone()).with_context(|| {
         format!("{} names no cluster; pass --cluster FILE", args.scenario.display())
     })?;
