@@ -180,7 +180,7 @@ async fn cgroup_sampling_sees_cpu_and_memory() {
         .unwrap();
     c.start(&id).await.unwrap();
     let pid = c.inspect(&id).await.unwrap().state.unwrap().pid.unwrap();
-    let probe = match berth::docker::usage::CgroupProbe::for_pid(pid) {
+    let probe = match berth::docker::usage::CgroupProbe::for_container(pid, &id) {
         Some(p) => p,
         None => {
             eprintln!(

@@ -546,7 +546,7 @@ impl Loop {
             Msg::Running { task, container, pid } => {
                 if let Some(l) = self.live.get_mut(&(task, container)) {
                     l.running = true;
-                    l.probe = pid.and_then(CgroupProbe::for_pid);
+                    l.probe = pid.and_then(|p| CgroupProbe::for_container(p, &l.id));
                     // Sample at once, so even a short container has a first reading.
                     if let Some(s) = l.probe.as_ref().and_then(|p| p.read().ok()) {
                         let at = self.clock.start.elapsed().as_secs_f64();

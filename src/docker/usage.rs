@@ -35,14 +35,19 @@ pub enum CgroupProbe {
 }
 
 impl CgroupProbe {
-    /// Finds the cgroup of process `pid` (the container's `State.Pid`).
-    pub fn for_pid(pid: i64) -> Option<CgroupProbe> {
+    /// Finds the cgroup of container `id` through its main process `pid` (`State.Pid`).
+    pub fn for_container(pid: i64, id: &str) -> Option<CgroupProbe> {
         let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-        Self::from_proc_cgroup(Path::new(CGROUP_ROOT), &text)
+        Self::from_proc_cgroup(Path::new(CGROUP_ROOT), &text, id)
     }
 
     /// Parses `/proc/<pid>/cgroup` against a cgroup mount root; checks the files exist.
-    pub fn from_proc_cgroup(root: &Path, text: &str) -> Option<CgroupProbe> {
+    ///
+    /// Only paths that contain the container id count (Docker's cgroupfs, systemd and
+    /// cgroup-parent layouts all name the cgroup after the container). That matters: a process
+    /// that is exiting is moved to the root cgroup, and reading the root's counters would report
+    /// the whole machine's CPU and memory as the container's.
+    pub fn from_proc_cgroup(root: &Path, text: &str, id: &str) -> Option<CgroupProbe> {
         let mut cpuacct = None;
         let mut memory = None;
         let mut unified = None;
@@ -50,6 +55,9 @@ impl CgroupProbe {
             let mut parts = line.splitn(3, ':');
             let (_, ctrls, path) = (parts.next()?, parts.next()?, parts.next()?);
             let rel = path.trim_start_matches('/');
+            if id.is_empty() || !rel.contains(id) {
+                continue;
+            }
             if ctrls.is_empty() {
                 unified = Some(rel.to_string());
                 continue;
@@ -200,8 +208,13 @@ mod tests {
             "cache 1\ntotal_inactive_file 1048576\n",
         )
         .unwrap();
+        // The root cgroup's files exist too: an exiting process shows "/" and must not match.
+        std::fs::write(r.join("cpu,cpuacct").join("cpuacct.usage"), "1\n").unwrap();
+        std::fs::write(r.join("memory").join("memory.usage_in_bytes"), "1\n").unwrap();
+        let exiting = "12:memory:/\n4:cpu,cpuacct:/\n0::/\n";
+        assert_eq!(CgroupProbe::from_proc_cgroup(r, exiting, "abc"), None);
         let text = "12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n0::/docker/abc\n";
-        let p = CgroupProbe::from_proc_cgroup(r, text).unwrap();
+        let p = CgroupProbe::from_proc_cgroup(r, text, "abc").unwrap();
         assert!(matches!(p, CgroupProbe::V1 { .. }));
         assert_eq!(p.read().unwrap(), Sample { cpu_ns: 2_500_000_000, memory_bytes: 9 * 1048576 });
 
@@ -211,10 +224,14 @@ mod tests {
         std::fs::write(d.join("cpu.stat"), "usage_usec 1500\nuser_usec 1000\n").unwrap();
         std::fs::write(d.join("memory.current"), "4096\n").unwrap();
         std::fs::write(d.join("memory.stat"), "anon 4096\ninactive_file 0\n").unwrap();
-        let p = CgroupProbe::from_proc_cgroup(root2.path(), "0::/system.slice/docker-abc.scope\n")
-            .unwrap();
+        let p = CgroupProbe::from_proc_cgroup(
+            root2.path(),
+            "0::/system.slice/docker-abc.scope\n",
+            "abc",
+        )
+        .unwrap();
         assert_eq!(p.read().unwrap(), Sample { cpu_ns: 1_500_000, memory_bytes: 4096 });
-        assert_eq!(CgroupProbe::from_proc_cgroup(root2.path(), "0::/nope\n"), None);
+        assert_eq!(CgroupProbe::from_proc_cgroup(root2.path(), "0::/nope\n", "abc"), None);
     }
 
     #[test]
