@@ -1,13 +1,13 @@
 //! The simulator end to end: determinism, waiting for capacity, snapshots, services, job DAGs,
 //! and the `berth simulate` exit codes.
 
-mod common;
+mod sim_common;
 
 use std::process::Command;
 
 use berth::engine::Mode;
 use berth::sim::{Sim, SimSetup};
-use common::{run, run_seeded, write, CLUSTER};
+use sim_common::{run, run_seeded, write, CLUSTER};
 
 const SMALL: &str = r#"{"family": "small", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
   "containerDefinitions": [{"name": "app", "image": "app:1"}]}"#;
@@ -235,4 +235,19 @@ fn exit_codes() {
     }
     assert_eq!(v.pointer("/modes/ecs/total_usd").unwrap(), "4.608");
     drop(dir);
+}
+
+#[test]
+fn fargate_refuses_what_it_cannot_run_with_the_reason() {
+    let privileged = r#"{"family": "priv", "networkMode": "bridge",
+      "containerDefinitions": [{"name": "app", "image": "app:1", "cpu": 256, "memory": 512,
+        "privileged": true}]}"#;
+    let sc = "duration = \"1h\"\ncluster = \"c.toml\"\n[[tasks]]\ntask_def = \"t.json\"\nruntime = \"5m\"\n";
+    let r = run(sc, &[("c.toml", CLUSTER), ("t.json", privileged)], &[Mode::Ecs, Mode::Fargate]);
+    let f = &r.modes[&Mode::Fargate];
+    assert_eq!(f.tasks.failed_to_start, 1);
+    assert_eq!(f.total_usd, sim_common::dec("0"));
+    assert!(f.notes.iter().any(|n| n.contains("privileged")), "{:?}", f.notes);
+    // ECS runs it.
+    assert_eq!(r.modes[&Mode::Ecs].tasks.completed, 1);
 }

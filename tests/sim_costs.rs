@@ -7,10 +7,10 @@
 //! Windows vCPU 0.0000254167, GB 0.0000027778, OS licence 0.0000127778; storage above 20 GB
 //! 0.0000000308 per GB-second. EC2 m5.large $0.096 per hour.
 
-mod common;
+mod sim_common;
 
 use berth::engine::Mode;
-use common::{dec, run, CLUSTER};
+use sim_common::{dec, run, CLUSTER};
 
 fn task_def(extra: &str) -> String {
     format!(
@@ -36,7 +36,7 @@ fn a_task_shorter_than_a_minute_is_billed_a_minute() {
     let f = &r.modes[&Mode::Fargate];
     let c = f.fargate.as_ref().unwrap();
     // 5 s pull + 1 s start + 10 s = 16 s, billed as 60 s.
-    assert_eq!(c.sizes[0].billed_hours, dec("60") / dec("3600"));
+    assert_eq!(c.sizes[0].billed_seconds, 60);
     assert_eq!(c.vcpu_usd, dec("0.00016866")); // 0.25 vCPU × 60 s × 0.000011244
     assert_eq!(c.memory_usd, dec("0.00003705")); // 0.5 GB × 60 s × 0.000001235
     assert_eq!(f.total_usd, dec("0.00020571"));
@@ -95,7 +95,7 @@ fn ephemeral_storage_above_20_gib_is_billed() {
     let c = r.modes[&Mode::Fargate].fargate.clone().unwrap();
     // 30 GB above the free 20 × 3606 s × 0.0000000308.
     assert_eq!(c.ephemeral_storage_usd, dec("0.003331944"));
-    assert_eq!(c.storage_gb_hours, dec("30") * dec("3606") / dec("3600"));
+    assert_eq!(c.storage_gb_hours, dec("30.05")); // 30 GB × 3606 s
 }
 
 #[test]
@@ -135,7 +135,7 @@ fn pricing_per_family_sum_equals_per_task_charges() {
     let f = &r.modes[&Mode::Fargate];
     let c = f.fargate.as_ref().unwrap();
     let per_second = dec("0.25") * dec("0.000011244") + dec("0.5") * dec("0.000001235");
-    let secs = c.sizes[0].billed_hours * dec("3600");
+    let secs = rust_decimal::Decimal::from(c.sizes[0].billed_seconds);
     assert_eq!(f.total_usd, (secs * per_second).normalize());
     assert!(c.sizes[0].tasks > 100);
 }

@@ -112,7 +112,7 @@ impl Engine {
                         out,
                     );
                 } else if self.s.waiting.is_empty() {
-                    if !self.try_place(now, id, out) {
+                    if !self.try_place(now, id, true, out) {
                         self.s.waiting.push_back(id);
                     }
                 } else {
@@ -143,11 +143,24 @@ impl Engine {
         id
     }
 
-    /// ECS mode: asks the placer for a host; on success the task moves to PENDING.
-    fn try_place(&mut self, now: SimTime, id: TaskId, out: &mut Output) -> bool {
+    /// ECS mode: asks the placer for a host; on success the task moves to PENDING. With
+    /// `explain`, a failure is reported as a `PlacementFailed` event with ECS's reason (which
+    /// costs the placer a look at every host); retries of waiting tasks skip that.
+    fn try_place(&mut self, now: SimTime, id: TaskId, explain: bool, out: &mut Output) -> bool {
         let Some(task) = self.s.tasks.get(id) else { return false };
         let req = &self.s.profiles[task.profile as usize].request;
-        match self.placer.place(req, &mut self.s.rng) {
+        let placed = if explain {
+            self.placer.place(req, &mut self.s.rng)
+        } else {
+            self.placer.try_place(req, &mut self.s.rng).ok_or_else(|| {
+                crate::placement::PlacementFailure {
+                    reason: crate::placement::FailureReason::Memory,
+                    closest_host: None,
+                    explanation: String::new(),
+                }
+            })
+        };
+        match placed {
             Ok(host) => {
                 out.events.push(Event::TaskPlaced { task: id, host });
                 let t = self.s.tasks.get_mut(id).expect("checked");
@@ -156,6 +169,7 @@ impl Engine {
                 self.begin_pull(now, id, out);
                 true
             }
+            Err(_) if !explain => false,
             Err(f) => {
                 out.events.push(Event::PlacementFailed {
                     task: id,
@@ -178,7 +192,7 @@ impl Engine {
                 self.s.waiting.pop_front();
                 continue;
             }
-            if !self.try_place(now, id, out) {
+            if !self.try_place(now, id, false, out) {
                 break;
             }
             self.s.waiting.pop_front();
@@ -515,7 +529,14 @@ impl Engine {
         match last {
             TaskStatus::Provisioning => match self.s.mode {
                 // Still waiting for room (or refused): nothing to undo.
-                Mode::Ecs => self.mark_stopped(now, id, out),
+                Mode::Ecs => {
+                    let was_head = self.s.waiting.front() == Some(&id);
+                    self.mark_stopped(now, id, out);
+                    // A cancelled head of the queue may have been what blocked the next task.
+                    if was_head {
+                        self.place_waiting(now, out);
+                    }
+                }
                 Mode::Fargate => {
                     if task.fargate_size.is_some() {
                         self.set_status(id, TaskStatus::Deprovisioning, out);

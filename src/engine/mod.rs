@@ -30,11 +30,45 @@
 //! simply ignored, so a runtime never needs to cancel work it already scheduled.
 //!
 //! State can be saved at any point with [`Engine::snapshot`] (serde) and restored with
-//! [`Engine::restore`]; configuration that is not state (the cluster) is passed in again.
+//! [`Engine::restore`]; configuration that is not state (the cluster) is passed in again, and
+//! the placer's indexes are rebuilt from which task holds which host.
+//!
+//! Prices are not the engine's business: it emits `BillingStarted`/`BillingStopped` and
+//! placement events, and [`crate::report::Accounting`] prices them. (The lead's contract had a
+//! prices argument in `Engine::new`; nothing in the engine needed it.)
+//!
+//! A minimal driver, answering every effect at once:
+//!
+//! ```
+//! # use std::sync::Arc;
+//! # use berth::engine::*;
+//! # use berth::taskdef::model::{ContainerDefinition, TaskDefinition};
+//! # let cluster = berth::cluster::parse_str("c.toml",
+//! #     "name = \"c\"\nregion = \"us-east-1\"\n[[hosts]]\ninstance_type = \"m5.large\"\n",
+//! #     &berth::pricing::Catalog::builtin()).unwrap();
+//! let mut engine = Engine::new(Arc::new(cluster), Mode::Ecs, 1);
+//! let mut td = TaskDefinition::new("web", vec![ContainerDefinition::new("app", "nginx")]);
+//! td.cpu_units = Some(256);
+//! td.memory_mib = Some(512);
+//! engine.register(td);
+//! let now = berth::time::SimTime(0);
+//! let mut out = engine.handle(now, Command::RunTask(RunTask::new("web", 1))).unwrap();
+//! while let Some(effect) = out.effects.pop() {
+//!     let report = match effect {
+//!         Effect::PullImage { task, host, image } => Report::ImagePulled { task, host, image, error: None },
+//!         Effect::StartContainer { task, container, .. } => Report::ContainerStarted { task, container },
+//!         _ => continue,
+//!     };
+//!     let more = engine.handle(now, Command::Report(report)).unwrap();
+//!     out.effects.extend(more.effects);
+//! }
+//! assert_eq!(engine.tasks().next().unwrap().last_status, TaskStatus::Running);
+//! ```
 //!
 //! # What it models
 //! - ECS's task lifecycle (PROVISIONING → PENDING → RUNNING → STOPPING → [DEPROVISIONING] →
-//!   STOPPED), desired status, stop codes and stopped reasons in ECS's words, container
+//!   STOPPED; ACTIVATING and DEACTIVATING exist in [`TaskStatus`] but berth has no activation
+//!   steps, no load balancers or service discovery, so tasks pass straight through), desired status, stop codes and stopped reasons in ECS's words, container
 //!   states and exit codes, essential containers (an essential exit stops the task: the others
 //!   get SIGTERM, SIGKILL after their `stopTimeout`, in reverse `dependsOn` order), `dependsOn`
 //!   (START, COMPLETE, SUCCESS, HEALTHY, with `startTimeout`).

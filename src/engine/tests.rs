@@ -168,6 +168,20 @@ fn waiting_tasks_are_placed_in_arrival_order_when_room_frees() {
 }
 
 #[test]
+fn cancelling_the_head_of_the_queue_lets_the_next_task_in() {
+    let mut e = Engine::new(Arc::new(cluster(1, 1, 2048)), Mode::Ecs, 1);
+    e.register(taskdef("big", 1024, 1024, vec![container("app", "x")]));
+    e.register(taskdef("half", 512, 512, vec![container("app", "x")]));
+    run(&mut e, 0, run_with("half", None));
+    let big = run(&mut e, 1, run_with("big", None)).created[0];
+    let half = run(&mut e, 2, run_with("half", None)).created[0];
+    assert_eq!(e.waiting(), 2, "FIFO: the second half waits behind big");
+    let out = run(&mut e, 3, Command::StopTask { task: big, reason: None });
+    assert!(out.events.contains(&Event::TaskPlaced { task: half, host: HostId(0) }), "{out:?}");
+    assert_eq!(e.waiting(), 0);
+}
+
+#[test]
 fn a_task_that_can_never_fit_fails_at_once() {
     let mut e = Engine::new(Arc::new(cluster(2, 1, 2048)), Mode::Ecs, 1);
     e.register(taskdef("huge", 1024, 4096, vec![container("app", "x")]));

@@ -393,6 +393,23 @@ impl Placer {
         }
     }
 
+    /// [`Placer::place`] without the failure explanation, which costs a look at every host:
+    /// for retry loops (tasks waiting for room) that only need to know whether it fits now.
+    /// `None` also for an invalid expression; call [`Placer::place`] once to learn why.
+    pub fn try_place<R: Rng + ?Sized>(
+        &mut self,
+        req: &PlacementRequest,
+        rng: &mut R,
+    ) -> Option<HostId> {
+        let pool = self.prepare(req).ok()?;
+        let chosen = {
+            let ctx = self.ctx(req, pool);
+            self.select_indexed(&ctx, rng)
+        }?;
+        self.reserve(chosen, req);
+        Some(HostId(chosen))
+    }
+
     /// The same decision as [`Placer::place`] by checking every host (no indexes): the
     /// reference the indexed path is tested against, and the benchmark's baseline.
     pub fn place_scan<R: Rng + ?Sized>(

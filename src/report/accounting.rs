@@ -18,7 +18,7 @@ use super::series::{Bar, Histogram, Integral, Level, BUCKETS, MAX_BARS, MAX_HOST
 use super::*;
 use crate::cluster::Cluster;
 use crate::engine::{DesiredStatus, Engine, Event, Mode, Output, StopCode, TaskId, TaskStatus};
-use crate::pricing::{ec2_charge_with_minimum, Catalog};
+use crate::pricing::Catalog;
 use crate::taskdef::fargate::FargateSize;
 use crate::taskdef::model::{CpuArch, OsFamily};
 use crate::time::{SimDuration, SimTime};
@@ -669,5 +669,5 @@ pub(super) struct FargateParts {
 
 /// The EC2 charge of one host up for the whole scenario.
 pub(super) fn host_charge(px: &PriceContext, usd_per_hour: Usd, up: SimDuration) -> Usd {
-    ec2_charge_with_minimum(usd_per_hour, up, px.catalog.billing.ec2_minimum)
+    px.catalog.ec2_charge(usd_per_hour, up)
 }

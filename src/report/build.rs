@@ -170,7 +170,8 @@ pub(super) fn build(p: Parts, engine: &Engine, px: &PriceContext) -> ModeReport 
                     arch: format!("{:?}", f.arch).to_lowercase(),
                     ephemeral_storage_gib: f.storage_gib,
                     tasks: f.tasks,
-                    billed_hours: h.normalize(),
+                    billed_seconds: f.billed_secs,
+                    billed_hours: h.round_dp(SHARE_DP).normalize(),
                     usd: line.charge.total().normalize(),
                     rounding_usd: line.rounding_usd.normalize(),
                 });
@@ -183,11 +184,11 @@ pub(super) fn build(p: Parts, engine: &Engine, px: &PriceContext) -> ModeReport 
                 &mut c.ephemeral_storage_usd,
                 &mut c.os_license_usd,
                 &mut c.rounding_usd,
-                &mut c.vcpu_hours,
-                &mut c.gb_hours,
-                &mut c.storage_gb_hours,
             ] {
                 *v = v.normalize();
+            }
+            for v in [&mut c.vcpu_hours, &mut c.gb_hours, &mut c.storage_gb_hours] {
+                *v = v.round_dp(SHARE_DP).normalize();
             }
             let extra_per_ms = extra_usd.to_f64().unwrap_or(0.0) / p.duration_ms as f64;
             let mut acc = 0.0;

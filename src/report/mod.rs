@@ -108,6 +108,8 @@ pub struct SizeLine {
     pub arch: String,
     pub ephemeral_storage_gib: u32,
     pub tasks: u64,
+    /// Seconds billed, summed over the tasks (each rounded up and at least the minimum).
+    pub billed_seconds: u64,
     pub billed_hours: Decimal,
     pub usd: Usd,
     /// What rounding up to `size` cost over the requested cpu/memory.

@@ -138,6 +138,9 @@ pub struct SimSetup {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct SimState {
     queue: BinaryHeap<Item>,
+    /// Answers due at the current time (a SIGTERM honoured at once, a slot released): handled
+    /// right after the output that caused them, in order, without a trip through the heap.
+    immediate: std::collections::VecDeque<What>,
     seq: u64,
     jobs: Vec<JobState>,
     defs: Vec<DefId>,
@@ -189,6 +192,7 @@ impl Sim {
             px: PriceContext { cluster: setup.cluster.clone(), catalog: setup.catalog.clone() },
             s: SimState {
                 queue: BinaryHeap::new(),
+                immediate: std::collections::VecDeque::new(),
                 seq: 0,
                 jobs,
                 defs,
@@ -241,6 +245,10 @@ impl Sim {
         if at >= self.end {
             return;
         }
+        if at == self.s.now && what.report().is_some() {
+            self.s.immediate.push_back(what);
+            return;
+        }
         self.s.seq += 1;
         self.s.queue.push(Item { key: key(at, self.s.seq), what });
     }
@@ -255,6 +263,12 @@ impl Sim {
         let limit = limit.min(self.end);
         let end = self.end.0.max(1) as f64;
         loop {
+            if let Some(what) = self.s.immediate.pop_front() {
+                self.s.events += 1;
+                let now = self.s.now;
+                self.dispatch(now, what);
+                continue;
+            }
             let q = self.s.queue.peek().map(|i| key_time(i.key));
             let w = self.engine.next_wakeup();
             let (at, from_queue) = match (q, w) {

@@ -396,6 +396,18 @@ fn exhausted_hosts_leave_the_index_and_come_back() {
 }
 
 #[test]
+fn try_place_is_place_without_the_explanation() {
+    let c = cluster(&group("t3.small", 2, "a", ""));
+    let (mut a, mut b) = (Placer::new(&c), Placer::new(&c));
+    let r = req(0, 1024, vec![BINPACK_MEM]);
+    for _ in 0..4 {
+        assert_eq!(a.try_place(&r, &mut rng()), b.place(&r, &mut rng()).ok());
+    }
+    assert_eq!(a.try_place(&r, &mut rng()), None);
+    assert_eq!(a.usage(HostId(0)), b.usage(HostId(0)));
+}
+
+#[test]
 fn place_on_a_given_host() {
     let c = cluster(&group("t3.small", 2, "a", ""));
     let mut p = Placer::new(&c);
