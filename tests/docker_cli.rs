@@ -77,6 +77,20 @@ async fn sigint_stops_gracefully_and_removes_everything() {
         containers >= 8 && networks >= 1,
         "the run did not get going: {containers} containers, {networks} networks"
     );
+    // `berth ps` shows what the run placed where, grouped by host and task, with ports.
+    let ps = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_berth")).args(["ps", "--all"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let mut listing = ps();
+    while !listing.contains("->8080/tcp") && t0.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(250));
+        listing = ps();
+    }
+    let ps = listing;
+    assert!(ps.contains("ecs host i-0000000000000001"), "{ps}");
+    assert!(ps.contains("fargate host fargate"), "{ps}");
+    assert!(ps.contains("->8080/tcp"), "web's port is not shown: {ps}");
     Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
