@@ -209,7 +209,9 @@ async fn agree(c: &berth::docker::DockerClient, path: &std::path::Path, name: &s
         // Cost. ECS bills hosts for the whole scenario: exactly equal. Fargate bills each task
         // from pull start to stop: the simulator uses the cluster's latencies (5 s pull, 1 s
         // start, 10 s provisioning), Docker its real ones times the scale; both 40 s batch tasks
-        // stay under the one-minute minimum. Allow 16 s per task at its size.
+        // stay under the one-minute minimum. A Docker create+start takes 0.2-3 s of wall time on a
+        // loaded 2-core machine, i.e. up to 30 s of scenario time at scale 10: allow 30 s of
+        // billing per task at its size.
         let (s, d) = (sim.report.total_usd, docker.report.total_usd);
         match mode {
             Mode::Ecs => assert_eq!(s, d, "ECS cost"),
@@ -222,7 +224,7 @@ async fn agree(c: &berth::docker::DockerClient, path: &std::path::Path, name: &s
                     + rate.hourly(FargateSize { cpu_units: 512, memory_mib: 1024 })
                         * rust_decimal::Decimal::from(2))
                     / rust_decimal::Decimal::from(3600);
-                let tolerance = per_s * rust_decimal::Decimal::from(16);
+                let tolerance = per_s * rust_decimal::Decimal::from(30);
                 let diff = (s - d).abs();
                 assert!(
                     diff <= tolerance,
