@@ -140,3 +140,18 @@ async fn json_report_has_simulate_shape_plus_measured() {
     assert!(web["fargate_size_hint"].is_string());
     assert_eq!(labelled(&cluster), (0, 0));
 }
+
+/// No Docker: a clear error naming the endpoint, a hint, exit code 2, nothing created.
+#[test]
+fn unreachable_engine_is_exit_2_with_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(dir.path(), "unreachable", "1m", "10s");
+    let out = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["run", scenario.to_str().unwrap(), "--docker", "unix:///nonexistent/berth.sock"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("unix:///nonexistent/berth.sock"), "{stderr}");
+    assert!(stderr.contains("hint: start Docker") && stderr.contains("DOCKER_HOST"), "{stderr}");
+}
