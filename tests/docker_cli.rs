@@ -46,10 +46,22 @@ async fn sigint_stops_gracefully_and_removes_everything() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Clean up even if an assertion fails below: by label, as `berth cleanup` would.
-    struct Sweep(String);
+    // Clean up even if an assertion fails below: stop the child first (SIGINT, then SIGKILL),
+    // so it cannot create more after the sweep, then remove by label as `berth cleanup` would.
+    struct Sweep(String, u32);
     impl Drop for Sweep {
         fn drop(&mut self) {
+            let pid = self.1.to_string();
+            let alive =
+                || Command::new("kill").args(["-0", &pid]).status().is_ok_and(|s| s.success());
+            if alive() {
+                let _ = Command::new("kill").args(["-INT", &pid]).status();
+                let t0 = Instant::now();
+                while alive() && t0.elapsed() < Duration::from_secs(30) {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            }
             let f = format!("label={}={}", labels::CLUSTER, self.0);
             let ids =
                 Command::new("docker").args(["ps", "-aq", "--filter", &f]).output().unwrap().stdout;
@@ -66,7 +78,7 @@ async fn sigint_stops_gracefully_and_removes_everything() {
             }
         }
     }
-    let _sweep = Sweep(cluster.clone());
+    let _sweep = Sweep(cluster.clone(), child.id());
     // Wait until both modes run their tasks: 2 web + 2 batch per mode, plus Fargate sandboxes.
     let t0 = Instant::now();
     while labelled(&cluster).0 < 8 && t0.elapsed() < Duration::from_secs(60) {

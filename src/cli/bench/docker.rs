@@ -35,6 +35,10 @@ pub struct Args {
     /// Docker engine endpoint; default: DOCKER_HOST or the local socket.
     #[arg(long = "docker", value_name = "ENDPOINT")]
     pub endpoint: Option<String>,
+    /// Also measure usage sampling: start this many sleeping containers and time reading all
+    /// their cgroup counters (what `berth run` does once a second). 0 skips it.
+    #[arg(long, default_value_t = 0)]
+    pub sample_containers: usize,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -140,11 +144,16 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
     image::ensure_workload_image(&client, &rootfs).await?;
     let run = format!("bench-{}", crate::docker::new_run_id());
     let result = measure(&client, &run, &args).await;
+    let sampling = match (&result, args.sample_containers) {
+        (Ok(_), n) if n > 0 => Some(measure_sampling(&client, &run, n).await),
+        _ => None,
+    };
     // Whatever happened, leave nothing behind.
     if let Ok(found) = cleanup::find(&client, Some(&run), false).await {
         cleanup::remove(&client, &found).await;
     }
     let (berth_m, raw_m) = result?;
+    let sampling = sampling.transpose()?;
     let (berth, raw) = (berth_m.wall, raw_m.wall);
     let ratio = berth.as_secs_f64() / raw.as_secs_f64();
     let n = args.containers as f64;
@@ -161,6 +170,12 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
             "raw_containers_per_second": n / raw.as_secs_f64(),
             "berth_cpu_ms_per_container": cpu_ms(berth_m),
             "raw_cpu_ms_per_container": cpu_ms(raw_m),
+            "sampling": sampling.map(|s| serde_json::json!({
+                "containers": s.containers,
+                "via_cgroup_files": s.via_files,
+                "us_per_container_sample": s.us_per_sample,
+                "core_percent_for_100_containers_at_1hz": s.us_per_sample * 100.0 / 1e6 * 100.0,
+            })),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
@@ -178,8 +193,48 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
             cpu_ms(berth_m),
             cpu_ms(raw_m)
         );
+        if let Some(s) = sampling {
+            println!(
+                "  sampling: {:.1} µs per container sample ({} of {} via cgroup files); 100 containers at 1 Hz cost {:.3}% of a core",
+                s.us_per_sample,
+                s.via_files,
+                s.containers,
+                s.us_per_sample * 100.0 / 1e6 * 100.0
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+struct Sampling {
+    containers: usize,
+    via_files: usize,
+    us_per_sample: f64,
+}
+
+/// Starts `n` sleeping containers, finds their cgroups, and times 20 rounds of reading them.
+async fn measure_sampling(client: &DockerClient, run: &str, n: usize) -> anyhow::Result<Sampling> {
+    let mut probes = Vec::new();
+    for i in 0..n {
+        let mut b = body(run);
+        b.cmd = Some(vec!["sleep".into(), "600".into()]);
+        let id = client.create(&format!("berth-bench-sample-{run}-{i}"), b).await?;
+        client.start(&id).await?;
+        let pid = client.inspect(&id).await?.state.and_then(|s| s.pid).unwrap_or(0);
+        if let Some(p) = crate::docker::usage::CgroupProbe::for_container(pid, &id) {
+            probes.push(p);
+        }
+    }
+    anyhow::ensure!(!probes.is_empty(), "no container's cgroup files are readable here");
+    const ROUNDS: usize = 20;
+    let t0 = Instant::now();
+    for _ in 0..ROUNDS {
+        for p in &probes {
+            std::hint::black_box(p.read()?);
+        }
+    }
+    let us = t0.elapsed().as_secs_f64() * 1e6 / (ROUNDS * probes.len()) as f64;
+    Ok(Sampling { containers: n, via_files: probes.len(), us_per_sample: us })
 }
 
 /// Wall and CPU time of one side.
