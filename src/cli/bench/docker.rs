@@ -244,8 +244,8 @@ struct Measured {
     cpu: Duration,
 }
 
-/// Warm-up, then raw and berth halves interleaved (raw, berth, raw, berth) so drift in the
-/// daemon's speed hits both sides alike. Returns (berth, raw) totals.
+/// Warm-up, then raw and berth quarters interleaved (raw, berth, berth, raw, raw, berth, berth,
+/// raw) so drift in the daemon's speed hits both sides alike. Returns (berth, raw) totals.
 async fn measure(
     client: &DockerClient,
     run: &str,
@@ -254,19 +254,24 @@ async fn measure(
     let docker = client.raw().clone();
     timed(args.concurrency, args.concurrency, |i| through_bollard(&docker, run, 1_000_000 + i))
         .await?;
-    let half = args.containers / 2;
-    let rest = args.containers - half;
+    // Four rounds, alternating which side goes first, so a slow stretch of the daemon (other
+    // processes on the machine) is shared out evenly.
+    const ROUNDS: usize = 4;
     let mut raw = Measured::default();
     let mut berth = Measured::default();
-    for (k, n) in [half, rest].into_iter().enumerate() {
+    for k in 0..ROUNDS {
+        let n = args.containers / ROUNDS + usize::from(k < args.containers % ROUNDS);
         let base = k * args.containers;
-        let (w, c) =
-            timed(n, args.concurrency, |i| through_bollard(&docker, run, base + i)).await?;
-        raw.wall += w;
-        raw.cpu += c;
-        let (w, c) = timed(n, args.concurrency, |i| through_berth(client, run, base + i)).await?;
-        berth.wall += w;
-        berth.cpu += c;
+        for side in if k % 2 == 0 { [0, 1] } else { [1, 0] } {
+            let (w, c) = if side == 0 {
+                timed(n, args.concurrency, |i| through_bollard(&docker, run, base + i)).await?
+            } else {
+                timed(n, args.concurrency, |i| through_berth(client, run, base + i)).await?
+            };
+            let m = if side == 0 { &mut raw } else { &mut berth };
+            m.wall += w;
+            m.cpu += c;
+        }
     }
     Ok((berth, raw))
 }
