@@ -277,3 +277,69 @@ async fn shutdown_stops_services_and_removes_everything() {
     assert!(r.engine.tasks().all(|t| t.last_status == TaskStatus::Stopped));
     assert_nothing_left(&c, &guard).await;
 }
+
+#[tokio::test]
+async fn service_replaces_a_task_whose_container_exits() {
+    let Some(c) = docker_or_skip("service_replaces_a_task_whose_container_exits").await else {
+        return;
+    };
+    ensure_image(&c).await;
+    let guard = RunGuard::new(&c, "replace");
+    // The container ends after half a second (5 scenario seconds): ECS stops the task and the
+    // service scheduler starts a replacement.
+    let td = taskdef(
+        "flaky",
+        NetworkMode::Bridge,
+        vec![container("app", WORKLOAD_IMAGE, &["sleep", "0.5"])],
+    );
+    let engine = Engine::new(cluster(1, |_| None), Mode::Ecs, 2);
+    let script: Script = vec![
+        (SimTime::ZERO, Command::RegisterTaskDefinition(Box::new(td))),
+        (
+            SimTime::ZERO,
+            Command::CreateService(berth::engine::CreateService {
+                name: "flaky".into(),
+                task_def: "flaky".into(),
+                desired: 1,
+                strategy: vec![],
+                constraints: vec![],
+            }),
+        ),
+    ];
+    let engines = Engines { default: c.clone(), by_endpoint: Default::default() };
+    let mut cfg = RuntimeConfig::new(guard.run.clone(), SCALE);
+    cfg.until = Some(SimTime(40_000));
+    let (_tx, rx) = watch::channel(false);
+    let mut script = StaticScript::new(script);
+    let r = tokio::time::timeout(
+        Duration::from_secs(90),
+        runtime::run(engine, &mut script, engines, cfg, rx, |_, _| {}),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let replaced = r
+        .engine
+        .tasks()
+        .filter(|t| {
+            t.stopped_reason
+                .as_ref()
+                .is_some_and(|s| s.to_string() == "Essential container in task exited")
+        })
+        .count();
+    assert!(replaced >= 1, "no task stopped on its essential container's exit");
+    assert!(r.engine.tasks().count() >= 2, "the service did not start a replacement");
+    let messages: Vec<&String> = r
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::ServiceEvent { message, .. } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        messages.iter().filter(|m| m.contains("has started 1 tasks")).count() >= 2,
+        "{messages:?}"
+    );
+    assert_nothing_left(&c, &guard).await;
+}
