@@ -287,7 +287,18 @@ fn verdict(e: &ModeReport, f: &ModeReport) -> Verdict {
             text: format!("Both modes cost the same ({}).", format_usd(e.total_usd)),
         };
     }
+    // Work ECS mode never did (tasks still waiting, or stopped before they got a host) makes
+    // its bill look smaller than the workload's.
+    let undone = e.tasks.waiting_at_end + e.tasks.stopped_while_waiting;
     match cheaper.mode {
+        Mode::Ecs if undone > 0 => {
+            why.push(format!(
+                "but only because its hosts could not run all the work: {} task{} never got a \
+                 host, so the hosts are too few for this workload and the comparison flatters ECS",
+                thousands(undone),
+                if undone == 1 { "" } else { "s" }
+            ));
+        }
         Mode::Ecs => {
             why.push(format!(
                 "the EC2 hosts were well used (tasks reserved up to {util:.0}% of their capacity), \
@@ -314,21 +325,25 @@ fn verdict(e: &ModeReport, f: &ModeReport) -> Verdict {
         if e.tasks.stopped_while_waiting > 0 {
             extra.push(format!(
                 "{} were stopped before they ever got a host",
-                e.tasks.stopped_while_waiting
+                thousands(e.tasks.stopped_while_waiting)
             ));
         }
         if e.tasks.waiting_at_end > 0 {
-            extra.push(format!("{} were still waiting at the end", e.tasks.waiting_at_end));
+            extra.push(format!(
+                "{} were still waiting at the end",
+                thousands(e.tasks.waiting_at_end)
+            ));
         }
         why.push(format!(
-            "note that in ECS mode tasks waited for capacity (p95 {}, max {}){}",
+            "in ECS mode tasks waited for capacity (p95 {}, max {}){}",
             human_secs(e.wait.p95_s),
             human_secs(e.wait.max_s),
             if extra.is_empty() { String::new() } else { format!(" and {}", extra.join(" and ")) }
         ));
     }
+    let sep = if why.first().is_some_and(|w| w.starts_with("but ")) { ", " } else { ": " };
     let text = format!(
-        "{} is cheaper by {} ({}% less than {}): {}.",
+        "{} is cheaper by {} ({}% less than {}){sep}{}.",
         mode_name(cheaper.mode),
         format_usd(diff),
         savings.round_dp(1).normalize(),
@@ -341,6 +356,19 @@ fn verdict(e: &ModeReport, f: &ModeReport) -> Verdict {
         savings_pct: savings.normalize(),
         text,
     }
+}
+
+/// `1,234,567`.
+pub fn thousands(v: u64) -> String {
+    let s = v.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 /// "ECS on EC2" / "Fargate".

@@ -8,15 +8,7 @@ use rust_decimal::prelude::ToPrimitive;
 use super::*;
 
 fn n(v: u64) -> String {
-    let s = v.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
+    thousands(v)
 }
 
 fn hours(d: Decimal) -> String {
