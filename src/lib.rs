@@ -20,6 +20,7 @@
 //!
 //! See `docs/architecture.md` for who may depend on whom.
 
+pub mod breakeven;
 pub mod cli;
 pub mod cluster;
 pub mod diag;

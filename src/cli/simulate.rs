@@ -61,6 +61,18 @@ pub struct Args {
     /// Also write the full report (JSON, with the chart series) to this file for `berth report`.
     #[arg(long)]
     pub save: Option<PathBuf>,
+    /// Also write a self-contained HTML report with charts to this file.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Skip the break-even runs (the workload at 0.25× to 4×) that `--html` and `--save` add.
+    #[arg(long)]
+    pub no_breakeven: bool,
+    /// Watch the run in a full-screen terminal view (space pauses, +/- change speed, q quits).
+    #[arg(long)]
+    pub watch: bool,
+    /// With --watch: scenario seconds per real second (default: the whole run in one minute).
+    #[arg(long, requires = "watch")]
+    pub speed: Option<f64>,
 }
 
 /// A scenario with everything it refers to loaded.
@@ -127,14 +139,7 @@ pub fn run_modes(
             .iter()
             .enumerate()
             .map(|(i, &mode)| {
-                let setup = SimSetup {
-                    scenario: l.scenario.clone(),
-                    task_defs: l.task_defs.clone(),
-                    cluster: l.cluster.clone(),
-                    catalog: l.catalog.clone(),
-                    mode,
-                    seed,
-                };
+                let setup = setup(l, mode, seed);
                 let done = &done;
                 scope.spawn(move || {
                     simulate(setup, &mut |f| {
@@ -148,7 +153,17 @@ pub fn run_modes(
         handles.into_iter().map(|h| h.join().expect("simulation thread")).collect()
     });
     let events = results.iter().map(|(_, e)| e).sum();
-    let info = ScenarioInfo {
+    let report = Report::new(
+        scenario_info(l, seed),
+        results.into_iter().map(|(r, _)| r).collect(),
+        &l.scenario.expect,
+    );
+    (report, events)
+}
+
+/// What the report says about the run itself.
+pub fn scenario_info(l: &Loaded, seed: u64) -> ScenarioInfo {
+    ScenarioInfo {
         name: l.scenario.name.clone(),
         file: l.scenario.file.display().to_string(),
         cluster: l.cluster.name.clone(),
@@ -157,10 +172,46 @@ pub fn run_modes(
         duration: l.scenario.duration.to_string(),
         duration_seconds: l.scenario.duration.0 / 1000,
         seed,
-    };
-    let report =
-        Report::new(info, results.into_iter().map(|(r, _)| r).collect(), &l.scenario.expect);
-    (report, events)
+    }
+}
+
+/// The setup of one mode's simulator.
+pub fn setup(l: &Loaded, mode: Mode, seed: u64) -> SimSetup {
+    SimSetup {
+        scenario: l.scenario.clone(),
+        task_defs: l.task_defs.clone(),
+        cluster: l.cluster.clone(),
+        catalog: l.catalog.clone(),
+        mode,
+        seed,
+    }
+}
+
+/// Runs the modes under the live view. `None` when the user quit before the end.
+fn watch(
+    l: &Loaded,
+    modes: &[Mode],
+    seed: u64,
+    speed: Option<f64>,
+) -> anyhow::Result<Option<Report>> {
+    use crate::live::{sim_source::SimSource, term};
+    if !term::available() {
+        anyhow::bail!("--watch needs a terminal (stdin and stdout must be a TTY); drop --watch to print the report");
+    }
+    let mut source = SimSource::new(modes.iter().map(|m| setup(l, *m, seed)).collect());
+    let end = source.end();
+    let speed = speed.unwrap_or((end.0 as f64 / 1000.0 / 60.0).max(1.0));
+    let model = source.initial_model(&l.scenario.name, speed);
+    let (how, model) = term::run(&mut source, model)?;
+    if how == term::ViewEnd::Quit && !model.finished {
+        eprintln!(
+            "live view closed at {} of {}; the run did not finish, so there is no report",
+            model.clock, model.end
+        );
+        return Ok(None);
+    }
+    let reports = source.into_sims().into_iter().map(|s| s.finish()).collect();
+    Ok(Some(Report::new(scenario_info(l, seed), reports, &l.scenario.expect)))
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -199,13 +250,34 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         bar.set_position((f * 1000.0) as u64);
     };
-    let (report, events) = run_modes(&loaded, &modes, seed, &progress);
-    bar.finish_and_clear();
-    tracing::info!(events, seconds = started.elapsed().as_secs_f64(), "simulated");
+    let mut report = if args.watch {
+        match watch(&loaded, &modes, seed, args.speed)? {
+            Some(r) => r,
+            None => return Ok(ExitCode::SUCCESS),
+        }
+    } else {
+        let (report, events) = run_modes(&loaded, &modes, seed, &progress);
+        bar.finish_and_clear();
+        tracing::info!(events, seconds = started.elapsed().as_secs_f64(), "simulated");
+        report
+    };
 
+    let wants_breakeven = (args.html.is_some() || args.save.is_some()) && !args.no_breakeven;
+    if wants_breakeven && modes.len() == 2 {
+        let t = Instant::now();
+        report.breakeven = Some(crate::breakeven::compute(
+            &setup(&loaded, Mode::Ecs, seed),
+            crate::breakeven::SCALES,
+        ));
+        tracing::info!(seconds = t.elapsed().as_secs_f64(), "break-even runs");
+    }
     let json = report.to_json();
     if let Some(path) = &args.save {
         std::fs::write(path, &json).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.html {
+        std::fs::write(path, crate::html::report::render(&report))
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let text = match args.format {
         Format::Text => render_text(&report),

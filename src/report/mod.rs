@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use accounting::{Accounting, PriceContext};
 pub use series::Bar;
-pub use text::render_text;
+pub use text::{family_table, render_text, summary_rows};
 
 use crate::engine::Mode;
 use crate::money::{format_usd, Usd};
@@ -238,6 +238,10 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
     pub expectations: Vec<ExpectationResult>,
+    /// The same workload at other scales (computed for `--html` and `--save`); see
+    /// [`crate::breakeven`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breakeven: Option<crate::breakeven::BreakEven>,
 }
 
 impl Report {
@@ -248,7 +252,7 @@ impl Report {
             _ => None,
         };
         let expectations = check(expect, &modes, verdict.as_ref());
-        Report { schema: SCHEMA.into(), scenario, modes, verdict, expectations }
+        Report { schema: SCHEMA.into(), scenario, modes, verdict, expectations, breakeven: None }
     }
 
     pub fn failed_expectations(&self) -> impl Iterator<Item = &ExpectationResult> {

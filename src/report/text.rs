@@ -43,6 +43,87 @@ pub fn render_text(r: &Report) -> String {
         sc.seed
     );
     let modes: Vec<&ModeReport> = r.modes.values().collect();
+    let rows = summary_rows(r);
+    let label_w = rows.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0).max(10);
+    let col_w: Vec<usize> = (0..modes.len())
+        .map(|i| {
+            rows.iter()
+                .map(|(_, c)| c[i].chars().count())
+                .chain(std::iter::once(mode_name(modes[i].mode).len()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let _ = write!(s, "{:label_w$}", "");
+    for (i, m) in modes.iter().enumerate() {
+        let _ = write!(s, "   {:>w$}", mode_name(m.mode), w = col_w[i]);
+    }
+    s.push('\n');
+    for (label, cells) in &rows {
+        let _ = write!(s, "{label:label_w$}");
+        for (i, c) in cells.iter().enumerate() {
+            let pad = col_w[i].saturating_sub(c.chars().count());
+            let _ = write!(s, "   {}{}", " ".repeat(pad), c);
+        }
+        s.push('\n');
+    }
+
+    if let Some(table) = family_table(r) {
+        let _ = writeln!(s, "\nCost per task family");
+        let widths: Vec<usize> = (0..table[0].len())
+            .map(|i| table.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+            .collect();
+        for row in &table {
+            let mut line = String::from("  ");
+            for (i, c) in row.iter().enumerate() {
+                let pad = widths[i].saturating_sub(c.chars().count());
+                if i == 0 {
+                    line.push_str(c);
+                    line.push_str(&" ".repeat(pad));
+                } else {
+                    line.push_str("   ");
+                    line.push_str(&" ".repeat(pad));
+                    line.push_str(c);
+                }
+            }
+            let _ = writeln!(s, "{}", line.trim_end());
+        }
+    }
+
+    if let Some(v) = &r.verdict {
+        let _ = writeln!(s, "\nVerdict: {}", v.text);
+    }
+    if !r.expectations.is_empty() {
+        let _ = writeln!(s, "\nExpectations");
+        for e in &r.expectations {
+            let _ =
+                writeln!(s, "  {} {}: {}", if e.ok { "ok  " } else { "FAIL" }, e.name, e.detail);
+        }
+    }
+    let notes: Vec<&String> = {
+        let mut v: Vec<&String> = Vec::new();
+        for m in &modes {
+            for n in &m.notes {
+                if !v.contains(&n) {
+                    v.push(n);
+                }
+            }
+        }
+        v
+    };
+    if !notes.is_empty() {
+        let _ = writeln!(s, "\nNotes");
+        for n in notes {
+            let _ = writeln!(s, "  - {n}");
+        }
+    }
+    s
+}
+
+/// The main table: one row per line item, one cell per mode (as displayed, money rounded).
+/// Shared by the text and the HTML report so the two never disagree.
+pub fn summary_rows(r: &Report) -> Vec<(String, Vec<String>)> {
+    let modes: Vec<&ModeReport> = r.modes.values().collect();
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     let dash = || "—".to_string();
     let mut row = |label: &str, f: &dyn Fn(&ModeReport) -> Option<String>| {
@@ -136,31 +217,13 @@ pub fn render_text(r: &Report) -> String {
         ))
     });
 
-    let label_w = rows.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0).max(10);
-    let col_w: Vec<usize> = (0..modes.len())
-        .map(|i| {
-            rows.iter()
-                .map(|(_, c)| c[i].chars().count())
-                .chain(std::iter::once(mode_name(modes[i].mode).len()))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let _ = write!(s, "{:label_w$}", "");
-    for (i, m) in modes.iter().enumerate() {
-        let _ = write!(s, "   {:>w$}", mode_name(m.mode), w = col_w[i]);
-    }
-    s.push('\n');
-    for (label, cells) in &rows {
-        let _ = write!(s, "{label:label_w$}");
-        for (i, c) in cells.iter().enumerate() {
-            let pad = col_w[i].saturating_sub(c.chars().count());
-            let _ = write!(s, "   {}{}", " ".repeat(pad), c);
-        }
-        s.push('\n');
-    }
+    rows
+}
 
-    // Per family.
+/// Cost per task family: the first row is the header. `None` when no task ran.
+pub fn family_table(r: &Report) -> Option<Vec<Vec<String>>> {
+    let modes: Vec<&ModeReport> = r.modes.values().collect();
+    let dash = || "—".to_string();
     let mut fams: Vec<String> = Vec::new();
     for m in &modes {
         for f in &m.families {
@@ -169,98 +232,48 @@ pub fn render_text(r: &Report) -> String {
             }
         }
     }
-    if !fams.is_empty() {
-        let _ = writeln!(s, "\nCost per task family");
-        let mut table: Vec<Vec<String>> = vec![{
-            let mut h = vec!["family".to_string(), "tasks".into(), "task-hours".into()];
-            for m in &modes {
-                h.push(mode_name(m.mode).to_string());
-            }
-            if r.modes.contains_key(&Mode::Fargate) {
-                h.push("Fargate size (asked)".into());
-                h.push("rounding".into());
-            }
-            h
-        }];
-        for fam in &fams {
-            let lines: Vec<Option<&FamilyLine>> =
-                modes.iter().map(|m| m.families.iter().find(|f| &f.family == fam)).collect();
-            let any = lines.iter().flatten().next().expect("family seen");
-            let mut row = vec![
-                fam.clone(),
-                n(any.tasks.launched),
-                format!("{:.1}", lines.iter().flatten().map(|l| l.task_hours).fold(0.0, f64::max)),
-            ];
-            for l in &lines {
-                row.push(l.map(|l| format_usd(l.usd)).unwrap_or_else(dash));
-            }
-            if let Some(fm) = r.modes.get(&Mode::Fargate) {
-                let f = fm.families.iter().find(|f| &f.family == fam);
-                let sizes: Vec<&SizeLine> = fm
-                    .fargate
-                    .iter()
-                    .flat_map(|c| &c.sizes)
-                    .filter(|sl| &sl.family == fam)
-                    .collect();
-                row.push(match sizes.first() {
-                    Some(sl) => format!(
-                        "{} ({} CPU, {} MiB)",
-                        sl.size, sl.requested_cpu_units, sl.requested_memory_mib
-                    ),
-                    None => f
-                        .map(|f| format!("not run ({} failed)", f.tasks.failed))
-                        .unwrap_or_else(dash),
-                });
-                row.push(f.and_then(|f| f.rounding_usd).map(format_usd).unwrap_or_else(dash));
-            }
-            table.push(row);
-        }
-        let widths: Vec<usize> = (0..table[0].len())
-            .map(|i| table.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-            .collect();
-        for row in &table {
-            let mut line = String::from("  ");
-            for (i, c) in row.iter().enumerate() {
-                let pad = widths[i].saturating_sub(c.chars().count());
-                if i == 0 {
-                    line.push_str(c);
-                    line.push_str(&" ".repeat(pad));
-                } else {
-                    line.push_str("   ");
-                    line.push_str(&" ".repeat(pad));
-                    line.push_str(c);
-                }
-            }
-            let _ = writeln!(s, "{}", line.trim_end());
-        }
+    if fams.is_empty() {
+        return None;
     }
-
-    if let Some(v) = &r.verdict {
-        let _ = writeln!(s, "\nVerdict: {}", v.text);
-    }
-    if !r.expectations.is_empty() {
-        let _ = writeln!(s, "\nExpectations");
-        for e in &r.expectations {
-            let _ =
-                writeln!(s, "  {} {}: {}", if e.ok { "ok  " } else { "FAIL" }, e.name, e.detail);
-        }
-    }
-    let notes: Vec<&String> = {
-        let mut v: Vec<&String> = Vec::new();
+    let mut table: Vec<Vec<String>> = vec![{
+        let mut h = vec!["family".to_string(), "tasks".into(), "task-hours".into()];
         for m in &modes {
-            for n in &m.notes {
-                if !v.contains(&n) {
-                    v.push(n);
+            h.push(mode_name(m.mode).to_string());
+        }
+        if r.modes.contains_key(&Mode::Fargate) {
+            h.push("Fargate size (asked)".into());
+            h.push("rounding".into());
+        }
+        h
+    }];
+    for fam in &fams {
+        let lines: Vec<Option<&FamilyLine>> =
+            modes.iter().map(|m| m.families.iter().find(|f| &f.family == fam)).collect();
+        let any = lines.iter().flatten().next().expect("family seen");
+        let mut row = vec![
+            fam.clone(),
+            n(any.tasks.launched),
+            format!("{:.1}", lines.iter().flatten().map(|l| l.task_hours).fold(0.0, f64::max)),
+        ];
+        for l in &lines {
+            row.push(l.map(|l| format_usd(l.usd)).unwrap_or_else(dash));
+        }
+        if let Some(fm) = r.modes.get(&Mode::Fargate) {
+            let f = fm.families.iter().find(|f| &f.family == fam);
+            let sizes: Vec<&SizeLine> =
+                fm.fargate.iter().flat_map(|c| &c.sizes).filter(|sl| &sl.family == fam).collect();
+            row.push(match sizes.first() {
+                Some(sl) => format!(
+                    "{} ({} CPU, {} MiB)",
+                    sl.size, sl.requested_cpu_units, sl.requested_memory_mib
+                ),
+                None => {
+                    f.map(|f| format!("not run ({} failed)", f.tasks.failed)).unwrap_or_else(dash)
                 }
-            }
+            });
+            row.push(f.and_then(|f| f.rounding_usd).map(format_usd).unwrap_or_else(dash));
         }
-        v
-    };
-    if !notes.is_empty() {
-        let _ = writeln!(s, "\nNotes");
-        for n in notes {
-            let _ = writeln!(s, "  - {n}");
-        }
+        table.push(row);
     }
-    s
+    Some(table)
 }

@@ -164,13 +164,29 @@ pub struct Sim {
     engine: Engine,
     s: SimState,
     out: Output,
+    /// Sees every engine output as it happens (the live view); not part of snapshots.
+    observer: Option<Observer>,
     /// Children of each job (jobs whose `after` names it).
     children: Vec<Vec<u32>>,
     end: SimTime,
     px: PriceContext,
 }
 
+/// A callback that sees every engine output with the engine state right after it.
+pub type Observer = Box<dyn FnMut(&Engine, &Output) + Send>;
+
 impl Sim {
+    /// Lets `f` watch every engine output from now on (the live view uses this); it cannot
+    /// change the run.
+    pub fn set_observer(&mut self, f: Observer) {
+        self.observer = Some(f);
+    }
+
+    /// The scenario's end.
+    pub fn end(&self) -> SimTime {
+        self.end
+    }
+
     pub fn new(setup: SimSetup) -> Sim {
         let sc = setup.scenario.clone();
         let config = EngineConfig { stopped_retention: SimDuration::ZERO, container_events: false };
@@ -204,6 +220,7 @@ impl Sim {
             },
             engine,
             out: Output::default(),
+            observer: None,
             children,
             end,
             setup,
@@ -418,6 +435,9 @@ impl Sim {
     /// Accounts for the events and turns effects into future reports.
     fn after_output(&mut self, out: &Output) {
         self.s.acc.observe(&self.engine, out, &self.px);
+        if let Some(f) = &mut self.observer {
+            f(&self.engine, out);
+        }
         let at = out.at;
         let dag = !self.s.task_job.is_empty();
         for ev in out.events.iter().filter(|_| dag) {
@@ -546,6 +566,7 @@ impl Sim {
             engine,
             s: snapshot.state,
             out: Output::default(),
+            observer: None,
             setup,
         }
     }
