@@ -19,6 +19,8 @@ use crate::cluster::Cluster;
 use crate::docker::runtime::{self, Engines, RunResult, RuntimeConfig, Seen};
 use crate::docker::{cleanup, image, script};
 use crate::engine::{ContainerStatus, Engine, EngineConfig, Event, Mode, TaskId};
+use crate::live::model::LiveEvent;
+use crate::live::sim_source::{side_of, LiveCollector};
 use crate::money::{format_usd, Usd};
 use crate::pricing::Catalog;
 use crate::report::{Accounting, ModeReport, PriceContext, Report, ScenarioInfo};
@@ -60,6 +62,17 @@ pub struct Args {
     /// name their own with `docker = "..."` in the cluster file.
     #[arg(long = "docker", value_name = "ENDPOINT")]
     pub endpoint: Option<String>,
+    /// Also write the full report (JSON, with the measured usage) to this file for
+    /// `berth report`.
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+    /// Also write a self-contained HTML report with charts to this file.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Watch the run in a full-screen terminal view; quitting it (q) stops the run cleanly,
+    /// as Ctrl-C does.
+    #[arg(long)]
+    pub watch: bool,
 }
 
 fn parse_duration_arg(s: &str) -> Result<SimDuration, String> {
@@ -96,8 +109,111 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         defs.push(d);
     }
     let seed = args.seed.or(sc.seed).unwrap_or(1);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    if args.watch {
+        return run_watched(args, sc, cluster, catalog, defs, modes, seed, (stop_tx, stop_rx));
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    rt.block_on(run_async(args, sc, cluster, catalog, defs, modes, seed))
+    let (code, text) = rt.block_on(run_async(
+        args,
+        sc,
+        cluster,
+        catalog,
+        defs,
+        modes,
+        seed,
+        (stop_tx, stop_rx),
+        None,
+    ))?;
+    print!("{text}");
+    Ok(code)
+}
+
+/// Stop signal for the runtime: `true` asks every task to stop and everything to be removed.
+type Stop = (watch::Sender<bool>, watch::Receiver<bool>);
+
+/// `--watch`: the run goes on in a background thread while the live view owns the terminal;
+/// quitting the view stops the run the way Ctrl-C does, and the report is printed afterwards.
+#[allow(clippy::too_many_arguments)]
+fn run_watched(
+    args: Args,
+    sc: Scenario,
+    cluster: Arc<Cluster>,
+    catalog: Arc<Catalog>,
+    defs: Vec<TaskDefinition>,
+    modes: Vec<Mode>,
+    seed: u64,
+    stop: Stop,
+) -> anyhow::Result<ExitCode> {
+    use crate::live::term::{self, LiveSource};
+    if !term::available() {
+        anyhow::bail!("--watch needs a terminal (stdin and stdout must be a TTY); drop --watch to see live lines");
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let title = sc.name.clone();
+    let scale = args.time_scale;
+    let end = SimTime(sc.duration.0);
+    let model = crate::live::initial_model(
+        &cluster,
+        modes.contains(&Mode::Ecs),
+        &title,
+        end,
+        args.time_scale,
+    );
+    let stop_tx = stop.0.clone();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let done2 = done.clone();
+    let worker = std::thread::spawn(move || -> anyhow::Result<(ExitCode, String)> {
+        let rt =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        let r =
+            rt.block_on(run_async(args, sc, cluster, catalog, defs, modes, seed, stop, Some(tx)));
+        done2.store(true, std::sync::atomic::Ordering::SeqCst);
+        r
+    });
+
+    /// The run as seen by the view: events arrive over the channel; time is the runtime's.
+    struct RunSource {
+        rx: std::sync::mpsc::Receiver<(SimTime, LiveEvent)>,
+        done: Arc<std::sync::atomic::AtomicBool>,
+        scale: f64,
+        /// When the first event of the run arrived, and its scenario time: the runtime's clock
+        /// starts after connecting and building the image, so the view's own clock cannot be
+        /// used; from here on, scenario time moves with wall time × scale.
+        base: Option<(std::time::Instant, SimTime)>,
+    }
+    impl LiveSource for RunSource {
+        fn advance(&mut self, _to: SimTime, model: &mut crate::live::model::LiveModel) -> SimTime {
+            while let Ok((at, ev)) = self.rx.try_recv() {
+                if self.base.is_none() && at > SimTime::ZERO {
+                    self.base = Some((std::time::Instant::now(), at));
+                }
+                model.apply(at, ev);
+            }
+            match self.base {
+                Some((wall, at)) => {
+                    let ms = wall.elapsed().as_secs_f64() * 1000.0 * self.scale;
+                    SimTime(at.0 + ms as u64).min(model.end)
+                }
+                None => SimTime::ZERO,
+            }
+        }
+        fn finished(&self) -> bool {
+            self.done.load(std::sync::atomic::Ordering::SeqCst)
+        }
+        fn speed_adjustable(&self) -> bool {
+            false
+        }
+    }
+    let mut source = RunSource { rx, done, scale, base: None };
+    let view = term::run(&mut source, model);
+    // Whatever ended the view, the run must end cleanly before the report.
+    let _ = stop_tx.send(true);
+    let (code, text) =
+        worker.join().map_err(|_| anyhow::anyhow!("the run's thread panicked"))??;
+    view?;
+    print!("{text}");
+    Ok(code)
 }
 
 /// The running cost of each mode, for the live lines.
@@ -115,31 +231,39 @@ async fn run_async(
     defs: Vec<TaskDefinition>,
     modes: Vec<Mode>,
     seed: u64,
-) -> anyhow::Result<ExitCode> {
+    (stop_tx, stop_rx): Stop,
+    view: Option<std::sync::mpsc::Sender<(SimTime, LiveEvent)>>,
+) -> anyhow::Result<(ExitCode, String)> {
+    // With the live view on the terminal, notes go to its event log instead of stderr.
+    let notice = |msg: String| match &view {
+        Some(tx) => {
+            let _ = tx.send((SimTime::ZERO, LiveEvent::Log(msg)));
+        }
+        None => eprintln!("{msg}"),
+    };
     let engines = Engines::connect(args.endpoint.as_deref(), &cluster).await?;
     for c in engines.all() {
         let found = cleanup::find(&c, None, false).await?;
         if !found.is_empty() {
-            eprintln!(
+            notice(format!(
                 "note: {} has {} container(s) and {} network(s) left by earlier berth runs ({}); `berth cleanup` removes them",
                 c.endpoint(),
                 found.containers.len(),
                 found.networks.len(),
                 found.runs().join(", ")
-            );
+            ));
         }
     }
     let outcomes = image::load_into_all(&engines.all()).await?;
     if !args.quiet && outcomes.iter().any(|o| o.built) {
-        eprintln!(
+        notice(format!(
             "built {} on {} engine(s)",
             image::WORKLOAD_IMAGE,
             outcomes.iter().filter(|o| o.built).count()
-        );
+        ));
     }
 
     let run_id = crate::docker::new_run_id();
-    let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!("\nstopping: tasks get SIGTERM, then everything berth created is removed (Ctrl-C again to abort)");
@@ -150,7 +274,7 @@ async fn run_async(
         }
     });
     if !args.quiet {
-        eprintln!(
+        notice(format!(
             "berth run {}: run {run_id}, {} at time scale {} (scenario {} in {:.0} s), mode {}",
             sc.name,
             cluster.name,
@@ -158,7 +282,7 @@ async fn run_async(
             sc.duration,
             sc.duration.as_secs_f64() / args.time_scale,
             args.mode
-        );
+        ));
     }
 
     let live = Arc::new(Mutex::new(LiveCost::default()));
@@ -181,8 +305,9 @@ async fn run_async(
             px.clone(),
             acc.clone(),
             live.clone(),
-            args.quiet || args.format == "json",
+            args.quiet || args.format == "json" || view.is_some(),
             SimTime(sc.duration.0),
+            view.clone(),
         );
         let engines = engines.clone();
         let stop = stop_rx.clone();
@@ -207,7 +332,7 @@ async fn run_async(
         let r = r?;
         interrupted |= r.interrupted;
         for e in &r.errors {
-            eprintln!("warning ({mode}): {e}");
+            notice(format!("warning ({mode}): {e}"));
         }
         let acc = Arc::try_unwrap(acc)
             .map(|m| m.into_inner().expect("accounting lock"))
@@ -221,8 +346,8 @@ async fn run_async(
         }
         if r.interrupted {
             report.notes.push(format!(
-                "interrupted (Ctrl-C) at scenario time {}",
-                SimDuration(r.ended_at.0)
+                "interrupted (Ctrl-C, or the live view closed) at scenario time {}",
+                r.ended_at
             ));
         }
         for (img, fams) in &r.stood_in {
@@ -253,44 +378,62 @@ async fn run_async(
     extra.insert("interrupted".into(), json!(interrupted));
     extra.insert("measured".into(), serde_json::Value::Object(measured_json));
     extra.insert("stood_in".into(), json!(stood_in));
+    let mut v = serde_json::to_value(&report)?;
+    if let serde_json::Value::Object(o) = &mut v {
+        o.extend(extra);
+    }
+    if let Some(path) = &args.save {
+        std::fs::write(path, serde_json::to_string_pretty(&v)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.html {
+        let measured = crate::html::report::measured_tables(&v);
+        std::fs::write(path, crate::html::report::render_with(&report, measured))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    // Printed by the caller, after the live view (if any) has given the terminal back.
+    let mut out = String::new();
+    use std::fmt::Write as _;
     if args.format == "json" {
-        let mut v = serde_json::to_value(&report)?;
-        if let serde_json::Value::Object(o) = &mut v {
-            o.extend(extra);
-        }
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&v)?);
     } else {
-        print!("{}", crate::report::render_text(&report));
-        println!("\nMeasured (real containers, scenario time scale {}):", args.time_scale);
-        print!("{text_extra}");
+        let _ = write!(out, "{}", crate::report::render_text(&report));
+        let _ =
+            writeln!(out, "\nMeasured (real containers, scenario time scale {}):", args.time_scale);
+        let _ = write!(out, "{text_extra}");
         if stood_in.is_empty() {
-            println!("\nNo image was stood in for.");
+            let _ = writeln!(out, "\nNo image was stood in for.");
         } else {
-            println!("\nStood in for (not present locally; berth's workload image ran instead):");
+            let _ = writeln!(
+                out,
+                "\nStood in for (not present locally; berth's workload image ran instead):"
+            );
             for (img, fams) in &stood_in {
-                println!("  {img}  (used by {})", fams.join(", "));
+                let _ = writeln!(out, "  {img}  (used by {})", fams.join(", "));
             }
         }
     }
-    Ok(if interrupted {
+    let code = if interrupted {
         ExitCode::from(130)
     } else if report.failed_expectations().next().is_some() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    };
+    Ok((code, out))
 }
 
-/// Prints live lines and feeds the cost accounting.
+/// Prints live lines (or feeds the live view) and the cost accounting.
 struct Observer {
     mode: Mode,
     px: PriceContext,
     acc: Arc<Mutex<Accounting>>,
     live: Arc<Mutex<LiveCost>>,
     quiet: bool,
-    /// Fargate tasks whose meter runs: task → billing start.
-    billing: HashMap<TaskId, SimTime>,
-    fargate_closed: Usd,
+    /// Live view events and the cost meter (shared with the simulator's live view).
+    collector: LiveCollector,
+    /// With `--watch`: where the live view's events go.
+    view: Option<std::sync::mpsc::Sender<(SimTime, LiveEvent)>>,
     /// The scenario's end.
     end: SimTime,
     /// The (last, desired) status last printed per live task, to skip repeats.
@@ -305,6 +448,7 @@ impl Observer {
         live: Arc<Mutex<LiveCost>>,
         quiet: bool,
         end: SimTime,
+        view: Option<std::sync::mpsc::Sender<(SimTime, LiveEvent)>>,
     ) -> Self {
         Observer {
             mode,
@@ -312,49 +456,10 @@ impl Observer {
             acc,
             live,
             quiet,
-            billing: HashMap::new(),
-            fargate_closed: Usd::ZERO,
+            collector: LiveCollector::default(),
+            view,
             printed: HashMap::new(),
             end,
-        }
-    }
-
-    fn fargate_charge(&self, engine: &Engine, task: TaskId, from: SimTime, to: SimTime) -> Usd {
-        let Some(t) = engine.task(task) else { return Usd::ZERO };
-        let Some(size) = t.fargate_size else { return Usd::ZERO };
-        let def = &engine.def(t.def).def;
-        let c = &self.px.cluster;
-        match self.px.catalog.fargate_rate(
-            &c.region,
-            def.runtime_platform.os,
-            def.runtime_platform.arch,
-            c.fargate.spot,
-        ) {
-            Ok(rate) => {
-                rate.charge(size, to.since(from), def.ephemeral_storage_gib.unwrap_or(20)).total()
-            }
-            Err(_) => Usd::ZERO,
-        }
-    }
-
-    /// The cost so far: ECS bills every host from the start; Fargate bills running tasks.
-    fn cost_now(&self, engine: &Engine, now: SimTime) -> Usd {
-        match self.mode {
-            Mode::Ecs => self
-                .px
-                .cluster
-                .hosts
-                .iter()
-                .map(|h| crate::pricing::ec2_charge(h.usd_per_hour, SimDuration(now.0)))
-                .sum(),
-            Mode::Fargate => {
-                self.fargate_closed
-                    + self
-                        .billing
-                        .iter()
-                        .map(|(t, from)| self.fargate_charge(engine, *t, *from, now))
-                        .sum::<Usd>()
-            }
         }
     }
 
@@ -386,20 +491,16 @@ impl Observer {
         if out.at < self.end {
             self.acc.lock().expect("accounting lock").observe(engine, out, &self.px);
         }
-        for ev in &out.events {
-            match ev {
-                Event::BillingStarted { task } => {
-                    self.billing.insert(*task, out.at);
-                }
-                Event::BillingStopped { task } => {
-                    if let Some(from) = self.billing.remove(task) {
-                        self.fargate_closed += self.fargate_charge(engine, *task, from, out.at);
-                    }
-                }
-                _ => {}
+        let side = side_of(self.mode);
+        self.collector.observe(engine, out, side, &self.px.catalog, &self.px.cluster);
+        let cost = self.collector.cost_so_far(side, out.at, &self.px.cluster);
+        let events = self.collector.drain();
+        if let Some(tx) = &self.view {
+            for e in events {
+                let _ = tx.send(e);
             }
+            let _ = tx.send((out.at, LiveEvent::Cost { side, usd: cost }));
         }
-        let cost = self.cost_now(engine, out.at);
         let line_cost = {
             let mut live = self.live.lock().expect("live cost lock");
             live.by_mode.insert(self.mode, cost);

@@ -139,7 +139,8 @@ impl LiveModel {
 
     /// Applies one event at scenario time `at`.
     pub fn apply(&mut self, at: SimTime, event: LiveEvent) {
-        self.clock = self.clock.max(at);
+        // What happens after the end (stopping everything) does not move the clock past it.
+        self.clock = self.clock.max(if self.end > SimTime::ZERO { at.min(self.end) } else { at });
         match event {
             LiveEvent::Host { index, label, instance_type, cpu_units, memory_mib } => {
                 if self.hosts.len() <= index {
