@@ -28,6 +28,17 @@ impl Drop for Session {
     }
 }
 
+/// Starts `cmd` in a detached 80×24 tmux session; the session dies with the guard.
+fn start_session(name: &str, cmd: &str) -> Session {
+    let out = Command::new("tmux")
+        .args(["new-session", "-d", "-s", name, "-x", "80", "-y", "24"])
+        .arg(cmd)
+        .output()
+        .expect("tmux runs");
+    assert!(out.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&out.stderr));
+    Session(name.to_string())
+}
+
 fn wait_for(session: &str, what: &str, timeout: Duration) -> String {
     let start = Instant::now();
     loop {
@@ -59,13 +70,7 @@ fn live_view_in_80x24() {
         env!("CARGO_MANIFEST_DIR"),
         env!("CARGO_BIN_EXE_berth")
     );
-    let out = Command::new("tmux")
-        .args(["new-session", "-d", "-s", &name, "-x", "80", "-y", "24"])
-        .arg(&cmd)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&out.stderr));
-    let _guard = Session(name.clone());
+    let _guard = start_session(&name, &cmd);
 
     let screen = wait_for(&name, "ECS hosts", Duration::from_secs(20));
     for what in ["Fargate slots", "cost so far", "q quit", "events"] {
@@ -116,13 +121,7 @@ fn quitting_the_view_of_a_real_run_cleans_up() {
         env!("CARGO_BIN_EXE_berth-workload"),
         env!("CARGO_BIN_EXE_berth")
     );
-    let out = Command::new("tmux")
-        .args(["new-session", "-d", "-s", &name, "-x", "80", "-y", "24"])
-        .arg(&cmd)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let _guard = Session(name.clone());
+    let _guard = start_session(&name, &cmd);
     wait_for(&name, "ECS hosts: 2", Duration::from_secs(60));
     // Wait until real containers run, then quit.
     wait_for(&name, "RUNNING", Duration::from_secs(60));
