@@ -15,6 +15,7 @@ use anyhow::Context;
 use serde_json::json;
 use tokio::sync::watch;
 
+use crate::cli::simulate::{Format, ModeArg};
 use crate::cluster::Cluster;
 use crate::docker::runtime::{self, Engines, RunResult, RuntimeConfig, Seen};
 use crate::docker::{cleanup, image, script};
@@ -36,18 +37,21 @@ pub struct Args {
     /// The cluster file (default: the scenario's `cluster`).
     #[arg(long)]
     pub cluster: Option<PathBuf>,
-    /// Which mode(s) to run: ecs, fargate or both (both run side by side).
-    #[arg(long, default_value = "both")]
-    pub mode: String,
+    /// Which mode(s) to run (both run side by side).
+    #[arg(long, value_enum, default_value = "both")]
+    pub mode: ModeArg,
     /// Scenario seconds per real second (60: an hour of scenario in a minute).
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
     /// Run berth's workload image in place of images that are not present locally.
     #[arg(long)]
     pub stand_in: bool,
-    /// Output format: text or json.
-    #[arg(long, default_value = "text")]
-    pub format: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// A price file that overrides or extends the built-in catalog.
+    #[arg(long)]
+    pub prices: Option<PathBuf>,
     /// No live lines, only the report.
     #[arg(long)]
     pub quiet: bool,
@@ -80,15 +84,11 @@ fn parse_duration_arg(s: &str) -> Result<SimDuration, String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let modes = match args.mode.as_str() {
-        "ecs" => vec![Mode::Ecs],
-        "fargate" => vec![Mode::Fargate],
-        "both" => vec![Mode::Ecs, Mode::Fargate],
-        other => anyhow::bail!("--mode: expected ecs, fargate or both, got {other:?}"),
+    let modes = match args.mode {
+        ModeArg::Ecs => vec![Mode::Ecs],
+        ModeArg::Fargate => vec![Mode::Fargate],
+        ModeArg::Both => vec![Mode::Ecs, Mode::Fargate],
     };
-    if !matches!(args.format.as_str(), "text" | "json") {
-        anyhow::bail!("--format: expected text or json, got {:?}", args.format);
-    }
     if !(args.time_scale > 0.0 && args.time_scale.is_finite()) {
         anyhow::bail!("--time-scale: expected a positive number, got {}", args.time_scale);
     }
@@ -99,7 +99,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let cluster_path = args.cluster.clone().or_else(|| sc.cluster.clone()).with_context(|| {
         format!("{} names no cluster; pass --cluster FILE", args.scenario.display())
     })?;
-    let catalog = Arc::new(Catalog::builtin());
+    let mut catalog = Catalog::builtin();
+    if let Some(p) = &args.prices {
+        catalog = catalog.with_overrides(p).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let catalog = Arc::new(catalog);
     let cluster = Arc::new(
         crate::cluster::load_with(&cluster_path, &catalog).map_err(|e| anyhow::anyhow!("{e}"))?,
     );
@@ -281,7 +285,7 @@ async fn run_async(
             args.time_scale,
             sc.duration,
             sc.duration.as_secs_f64() / args.time_scale,
-            args.mode
+            format!("{:?}", args.mode).to_lowercase()
         ));
     }
 
@@ -305,7 +309,7 @@ async fn run_async(
             px.clone(),
             acc.clone(),
             live.clone(),
-            args.quiet || args.format == "json" || view.is_some(),
+            args.quiet || args.format == Format::Json || view.is_some(),
             SimTime(sc.duration.0),
             view.clone(),
         );
@@ -394,7 +398,7 @@ async fn run_async(
     // Printed by the caller, after the live view (if any) has given the terminal back.
     let mut out = String::new();
     use std::fmt::Write as _;
-    if args.format == "json" {
+    if args.format == Format::Json {
         let _ = writeln!(out, "{}", serde_json::to_string_pretty(&v)?);
     } else {
         let _ = write!(out, "{}", crate::report::render_text(&report));
