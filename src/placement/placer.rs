@@ -31,6 +31,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::fasthash::FastMap;
+
 use rand::Rng;
 
 use super::pool::{AttrValues, Keys, Pool, PoolPart};
@@ -100,9 +102,9 @@ enum Cache {
 
 #[derive(Debug, Default)]
 struct Group {
-    per_host: HashMap<u32, u32>,
+    per_host: FastMap<u32, u32>,
     /// Tasks of the group per value of each spread attribute.
-    value_counts: HashMap<String, Vec<u32>>,
+    value_counts: FastMap<String, Vec<u32>>,
 }
 
 /// What makes two requests share a pool: OS, architecture and up to four static expressions
@@ -119,13 +121,13 @@ pub struct Placer {
     class_label: Vec<String>,
     /// One host of each class, to evaluate static expressions on.
     class_host: Vec<u32>,
-    exprs: HashMap<String, Compiled>,
-    group_ids: HashMap<String, u32>,
+    exprs: FastMap<String, Compiled>,
+    group_ids: FastMap<String, u32>,
     group_names: Vec<String>,
     groups: Vec<Group>,
-    attrs: HashMap<String, AttrValues>,
+    attrs: FastMap<String, AttrValues>,
     pools: Vec<Pool>,
-    pool_ids: HashMap<PoolKey, u32>,
+    pool_ids: FastMap<PoolKey, u32>,
     /// The pools each host belongs to.
     host_pools: Vec<Vec<u32>>,
     floor_cpu: u32,
@@ -280,13 +282,13 @@ impl Placer {
             classes,
             class_label,
             class_host,
-            exprs: HashMap::new(),
-            group_ids: HashMap::new(),
+            exprs: FastMap::default(),
+            group_ids: FastMap::default(),
             group_names: Vec::new(),
             groups: Vec::new(),
-            attrs: HashMap::new(),
+            attrs: FastMap::default(),
             pools: Vec::new(),
-            pool_ids: HashMap::new(),
+            pool_ids: FastMap::default(),
             host_pools: vec![Vec::new(); n],
             // Nothing is indexed until the first request sets the floor.
             floor_cpu: u32::MAX,
