@@ -174,6 +174,9 @@ pub struct Engine {
     /// host, and rebuilt from that on restore.
     placer: Placer,
     s: State,
+    /// Scratch list of containers to start, reused by every `start_ready` call so the hot path
+    /// does not allocate per task. Always empty between calls; not state.
+    starts: Vec<(u16, ContainerPlan)>,
 }
 
 impl Engine {
@@ -213,6 +216,7 @@ impl Engine {
             },
             placer,
             cluster,
+            starts: Vec::new(),
         }
     }
 
@@ -238,7 +242,7 @@ impl Engine {
                 }
             }
         }
-        Engine { s, placer, cluster }
+        Engine { s, placer, cluster, starts: Vec::new() }
     }
 
     pub fn mode(&self) -> Mode {
@@ -498,7 +502,7 @@ impl Engine {
                 break;
             }
             self.s.stopped.pop_front();
-            self.s.tasks.remove(id);
+            self.s.tasks.discard(id);
         }
     }
 }
