@@ -123,6 +123,10 @@ pub struct Placer {
     class_host: Vec<u32>,
     exprs: FastMap<String, Compiled>,
     group_ids: FastMap<String, u32>,
+    /// The last group `group_id` answered and its id (`u32::MAX`: none yet). Placing and
+    /// releasing a task each look its group up two or three times, and runs of tasks of one
+    /// group are the common case: comparing a short string is cheaper than hashing it.
+    last_group: (String, u32),
     group_names: Vec<String>,
     groups: Vec<Group>,
     attrs: FastMap<String, AttrValues>,
@@ -284,6 +288,7 @@ impl Placer {
             class_host,
             exprs: FastMap::default(),
             group_ids: FastMap::default(),
+            last_group: (String::new(), u32::MAX),
             group_names: Vec::new(),
             groups: Vec::new(),
             attrs: FastMap::default(),
@@ -502,6 +507,9 @@ impl Placer {
         }
         key_ids[..n_static].sort_unstable();
         let pool = self.ensure_pool((req.os, req.arch, key_ids));
+        if let Some(&StrategyRule::Binpack(f)) = self.rules(req).first() {
+            self.ensure_binpack(pool, f);
+        }
         if !self.rules(req).iter().any(|r| matches!(r, StrategyRule::Spread(_))) {
             return Ok(pool);
         }
@@ -546,7 +554,7 @@ impl Placer {
         Ctx {
             req,
             pool: &self.pools[pool as usize],
-            group: self.group_ids.get(&req.group).copied(),
+            group: self.find_group(&req.group),
             distinct: req.constraints.contains(&ConstraintSpec::DistinctInstance),
             member_of: req
                 .constraints
@@ -559,9 +567,23 @@ impl Placer {
         }
     }
 
+    /// A group's id if it has one; the last group looked up is answered without hashing.
+    fn find_group(&self, group: &str) -> Option<u32> {
+        if self.last_group.1 != u32::MAX && self.last_group.0 == group {
+            return Some(self.last_group.1);
+        }
+        self.group_ids.get(group).copied()
+    }
+
     fn group_id(&mut self, group: &str) -> u32 {
-        if let Some(g) = self.group_ids.get(group) {
-            return *g;
+        if let Some(g) = self.find_group(group) {
+            if self.last_group.1 != g {
+                // Reuses the buffer: no allocation once it is as long as the longest name.
+                self.last_group.0.clear();
+                self.last_group.0.push_str(group);
+                self.last_group.1 = g;
+            }
+            return g;
         }
         let g = self.group_names.len() as u32;
         self.group_ids.insert(group.to_string(), g);
@@ -742,6 +764,28 @@ impl Placer {
         self.pools.push(pool);
         self.pool_ids.insert(key, p);
         p
+    }
+
+    /// The pool's (remaining, host) index for binpack on `field`, built on first use.
+    fn ensure_binpack(&mut self, pool: u32, field: BinpackField) {
+        let p = &mut self.pools[pool as usize];
+        let (flag, set) = match field {
+            BinpackField::Memory => (&mut p.by_mem, &mut p.mem),
+            BinpackField::Cpu => (&mut p.by_cpu, &mut p.cpu),
+        };
+        if *flag {
+            return;
+        }
+        *flag = true;
+        for &h in &p.members {
+            let s = &self.hosts[h as usize];
+            if s.eligible {
+                set.insert(match field {
+                    BinpackField::Memory => (s.mem, h),
+                    BinpackField::Cpu => (s.cpu, h),
+                });
+            }
+        }
     }
 
     /// The values of an attribute per host class, computed on first use.

@@ -48,6 +48,11 @@ pub(super) struct Pool {
     /// Eligible members by (remaining memory, id) and (remaining CPU, id), for binpack.
     pub mem: BTreeSet<(u32, u32)>,
     pub cpu: BTreeSet<(u32, u32)>,
+    /// Whether `mem` / `cpu` are kept: each is built the first time a request of this pool
+    /// leads with binpack on that resource (`Placer::ensure_binpack`). An index nobody reads
+    /// would still cost a remove and an insert on every placement and release.
+    pub by_mem: bool,
+    pub by_cpu: bool,
     /// Eligible members by id, and as a vector for uniform sampling.
     pub sample: Vec<u32>,
     sample_pos: FastMap<u32, u32>,
@@ -64,8 +69,12 @@ impl Pool {
 
     /// Takes out the resource-keyed entries of an eligible host (before its resources change).
     pub fn detach_resources(&mut self, k: Keys, attrs: &FastMap<String, AttrValues>) {
-        self.mem.remove(&(k.mem, k.host));
-        self.cpu.remove(&(k.cpu, k.host));
+        if self.by_mem {
+            self.mem.remove(&(k.mem, k.host));
+        }
+        if self.by_cpu {
+            self.cpu.remove(&(k.cpu, k.host));
+        }
         for (a, part) in self.parts.iter_mut() {
             let v = attrs[a].value_of_class[k.class as usize] as usize;
             part.mem[v].remove(&(k.mem, k.host));
@@ -75,8 +84,12 @@ impl Pool {
 
     /// Puts back the resource-keyed entries of an eligible host.
     pub fn attach_resources(&mut self, k: Keys, attrs: &FastMap<String, AttrValues>) {
-        self.mem.insert((k.mem, k.host));
-        self.cpu.insert((k.cpu, k.host));
+        if self.by_mem {
+            self.mem.insert((k.mem, k.host));
+        }
+        if self.by_cpu {
+            self.cpu.insert((k.cpu, k.host));
+        }
         for (a, part) in self.parts.iter_mut() {
             let v = attrs[a].value_of_class[k.class as usize] as usize;
             part.mem[v].insert((k.mem, k.host));
