@@ -170,6 +170,10 @@ pub struct Sim {
     children: Vec<Vec<u32>>,
     end: SimTime,
     px: PriceContext,
+    /// This run's own copy of the scenario. `launch` holds an `Arc` to it while it calls back
+    /// into `self`; with the `Arc` of `setup`, shared by both modes' threads, each launch's
+    /// reference-count increment and decrement bounced one cache line between the two cores.
+    scenario: Arc<Scenario>,
 }
 
 /// A callback that sees every engine output with the engine state right after it.
@@ -223,6 +227,7 @@ impl Sim {
             observer: None,
             children,
             end,
+            scenario: Arc::new(Scenario::clone(&sc)),
             setup,
         };
         for (j, job) in sc.jobs.iter().enumerate() {
@@ -354,7 +359,7 @@ impl Sim {
 
     /// Launches one run of a job, and schedules its next one.
     fn launch(&mut self, at: SimTime, job: u32) {
-        let sc = self.setup.scenario.clone();
+        let sc = Arc::clone(&self.scenario);
         let spec = &sc.jobs[job as usize];
         let run = self.s.jobs[job as usize].runs;
         self.s.jobs[job as usize].runs += 1;
@@ -511,7 +516,7 @@ impl Sim {
             js.outcomes.resize(run as usize + 1, None);
         }
         js.outcomes[run as usize] = Some(!failed);
-        let sc = self.setup.scenario.clone();
+        let sc = Arc::clone(&self.scenario);
         for &child in &self.children[job as usize].clone() {
             loop {
                 let next = self.s.jobs[child as usize].runs;
@@ -567,6 +572,7 @@ impl Sim {
             s: snapshot.state,
             out: Output::default(),
             observer: None,
+            scenario: Arc::new(Scenario::clone(&setup.scenario)),
             setup,
         }
     }
