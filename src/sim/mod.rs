@@ -55,6 +55,19 @@ enum What {
 }
 
 impl What {
+    /// The task a report is about.
+    fn task(self) -> Option<TaskId> {
+        match self {
+            What::Provisioned(t)
+            | What::Pulled(t, ..)
+            | What::Started(t, _)
+            | What::Healthy(t, _)
+            | What::Exited(t, ..)
+            | What::CleanedUp(t) => Some(t),
+            _ => None,
+        }
+    }
+
     fn report(self) -> Option<Report> {
         Some(match self {
             What::Provisioned(task) => Report::SlotProvisioned { task },
@@ -315,6 +328,13 @@ impl Sim {
             }
             if from_queue {
                 let item = self.s.queue.pop().expect("peeked");
+                // The next item's task is most likely the next one touched, and was last
+                // touched long ago: start loading it now, so that the miss overlaps with
+                // handling this item instead of stalling the next one.
+                if let Some(t) = self.s.queue.peek().and_then(|i| i.what.task()) {
+                    self.engine.prefetch_task(t);
+                    self.s.acc.prefetch(t);
+                }
                 self.dispatch(at, item.what);
             } else {
                 self.apply(at, Command::Tick);
