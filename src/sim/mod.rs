@@ -13,7 +13,7 @@
 //! health checks pass at their first interval, images always pull.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
@@ -31,6 +31,8 @@ use crate::report::{Accounting, ModeReport, PriceContext};
 use crate::scenario::{Repeat, Scenario};
 use crate::taskdef::model::TaskDefinition;
 use crate::time::{SimDuration, SimTime};
+
+mod queue;
 
 type Det = BuildHasherDefault<DefaultHasher>;
 
@@ -106,18 +108,9 @@ struct Item {
     what: What,
 }
 
-impl Eq for Item {}
-
-impl Ord for Item {
-    /// Reversed: `BinaryHeap` is a max-heap and the earliest item must come out first.
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        o.key.cmp(&self.key)
-    }
-}
-
-impl PartialOrd for Item {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
+impl queue::Keyed for Item {
+    fn key(&self) -> u64 {
+        self.key
     }
 }
 
@@ -150,7 +143,7 @@ pub struct SimSetup {
 /// The state of a run (serde, via [`Sim::snapshot`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct SimState {
-    queue: BinaryHeap<Item>,
+    queue: queue::Queue<Item>,
     /// Answers due at the current time (a SIGTERM honoured at once, a slot released): handled
     /// right after the output that caused them, in order, without a trip through the heap.
     immediate: std::collections::VecDeque<What>,
@@ -224,7 +217,7 @@ impl Sim {
         let mut sim = Sim {
             px: PriceContext { cluster: setup.cluster.clone(), catalog: setup.catalog.clone() },
             s: SimState {
-                queue: BinaryHeap::new(),
+                queue: queue::Queue::default(),
                 immediate: std::collections::VecDeque::new(),
                 seq: 0,
                 jobs,
@@ -304,7 +297,7 @@ impl Sim {
                 self.dispatch(now, what);
                 continue;
             }
-            let q = self.s.queue.peek().map(|i| key_time(i.key));
+            let q = self.s.queue.peek_key().map(key_time);
             let w = self.engine.next_wakeup();
             let (at, from_queue) = match (q, w) {
                 (None, None) => break,
