@@ -98,16 +98,29 @@ impl<T: Keyed> Queue<T> {
             if first >= n {
                 break;
             }
-            let end = (first + ARITY).min(n);
-            let mut m = first;
-            let mut mk = self.keys[first];
-            for c in first + 1..end {
-                let k = self.keys[c];
-                if k < mk {
-                    m = c;
-                    mk = k;
+            let (m, mk) = if first + ARITY <= n {
+                // A full node (nearly every one): a fixed four-way minimum over one slice,
+                // without per-child bounds checks or a loop. Ties keep the leftmost child.
+                let k: &[u64; ARITY] =
+                    self.keys[first..first + ARITY].try_into().expect("four keys");
+                let (a, ka) = if k[1] < k[0] { (1, k[1]) } else { (0, k[0]) };
+                let (b, kb) = if k[3] < k[2] { (3, k[3]) } else { (2, k[2]) };
+                if kb < ka {
+                    (first + b, kb)
+                } else {
+                    (first + a, ka)
                 }
-            }
+            } else {
+                let mut m = first;
+                let mut mk = self.keys[first];
+                for c in first + 1..n {
+                    if self.keys[c] < mk {
+                        m = c;
+                        mk = self.keys[c];
+                    }
+                }
+                (m, mk)
+            };
             if key <= mk {
                 break;
             }
