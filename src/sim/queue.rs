@@ -1,11 +1,15 @@
 //! The simulator's event queue: a 4-ary min-heap keyed by a `u64`.
 //!
 //! `std::collections::BinaryHeap` was the largest single cost of a simulated event (about a
-//! fifth of all instructions in `berth bench simulate`): with ~10,000 pending items a pop walks
-//! 13 levels of a binary tree, and every level is a likely cache miss. Four children per node
-//! halve the depth, and the keys are kept apart from the 32-byte items, so the four children's
-//! keys sit in one cache line. Keys are unique (time and sequence number), so the order items come out in is the
-//! same for any correct heap.
+//! fifth of the cycles of `berth bench simulate` in `perf record`): with ~10,000 pending items a
+//! pop walks 13 levels of a binary tree, and every level is a likely cache miss. Four children
+//! per node halve the depth, and the keys are kept apart from the 32-byte items, so the four
+//! children's keys sit in one cache line. This costs a few more comparisons than a binary heap
+//! but fewer cache misses, which is what the time goes to (docs/performance.md, "Simulation").
+//!
+//! Keys are unique (time and sequence number), so items come out in the same order as from any
+//! correct heap. (The simulator keeps 20 bits of the sequence number: two pending items could
+//! share a key only if due in the same millisecond and scheduled exactly 2^20 pushes apart.)
 
 use serde::{Deserialize, Deserializer, Serialize};
 
