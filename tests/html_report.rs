@@ -6,6 +6,13 @@
 //! Without Chromium the test skips loudly, unless `BERTH_REQUIRE_CHROMIUM=1` or
 //! `BERTH_REQUIRE_DOCKER=1` (CI) is set, in which case it fails.
 
+/// Straight to stderr: the test harness captures `eprintln!` of passing tests, and a skip
+/// must be seen.
+fn skip(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "\n!!!!! {msg} !!!!!\n");
+}
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -53,7 +60,7 @@ fn report_renders_in_chromium_with_every_chart() {
         if required() {
             panic!("chromium is required (BERTH_REQUIRE_CHROMIUM/BERTH_REQUIRE_DOCKER set) but not installed");
         }
-        eprintln!("SKIPPED report_renders_in_chromium_with_every_chart: chromium not installed (apt-get install chromium)");
+        skip("SKIPPED report_renders_in_chromium_with_every_chart: chromium not installed (apt-get install chromium)");
         return;
     };
     let dir = tempfile::tempdir().unwrap();

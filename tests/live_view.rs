@@ -4,6 +4,13 @@
 //! Without tmux the test skips loudly, unless `BERTH_REQUIRE_TMUX=1` or `BERTH_REQUIRE_DOCKER=1`
 //! (CI) is set.
 
+/// Straight to stderr: the test harness captures `eprintln!` of passing tests, and a skip
+/// must be seen.
+fn skip(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "\n!!!!! {msg} !!!!!\n");
+}
+
 use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -19,6 +26,17 @@ impl Drop for Session {
     fn drop(&mut self) {
         let _ = Command::new("tmux").args(["kill-session", "-t", &self.0]).output();
     }
+}
+
+/// Starts `cmd` in a detached 80×24 tmux session; the session dies with the guard.
+fn start_session(name: &str, cmd: &str) -> Session {
+    let out = Command::new("tmux")
+        .args(["new-session", "-d", "-s", name, "-x", "80", "-y", "24"])
+        .arg(cmd)
+        .output()
+        .expect("tmux runs");
+    assert!(out.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&out.stderr));
+    Session(name.to_string())
 }
 
 fn wait_for(session: &str, what: &str, timeout: Duration) -> String {
@@ -43,7 +61,7 @@ fn live_view_in_80x24() {
             .iter()
             .any(|v| std::env::var_os(v).is_some_and(|x| x == "1"));
         assert!(!required, "tmux is required but not installed");
-        eprintln!("SKIPPED live_view_in_80x24: tmux not installed (apt-get install tmux)");
+        skip("SKIPPED live_view_in_80x24: tmux not installed (apt-get install tmux)");
         return;
     }
     let name = format!("berth-live-{}", std::process::id());
@@ -52,13 +70,7 @@ fn live_view_in_80x24() {
         env!("CARGO_MANIFEST_DIR"),
         env!("CARGO_BIN_EXE_berth")
     );
-    let out = Command::new("tmux")
-        .args(["new-session", "-d", "-s", &name, "-x", "80", "-y", "24"])
-        .arg(&cmd)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&out.stderr));
-    let _guard = Session(name.clone());
+    let _guard = start_session(&name, &cmd);
 
     let screen = wait_for(&name, "ECS hosts", Duration::from_secs(20));
     for what in ["Fargate slots", "cost so far", "q quit", "events"] {
@@ -79,4 +91,44 @@ fn live_view_in_80x24() {
     let after = wait_for(&name, "BERTH-EXIT=", Duration::from_secs(10));
     assert!(after.contains("BERTH-EXIT=0"), "berth did not exit cleanly:\n{after}");
     assert!(!after.contains("Fargate slots:"), "the view was not torn down:\n{after}");
+}
+
+fn labelled_objects() -> usize {
+    let count = |args: &[&str]| {
+        let out = Command::new("docker").args(args).output().expect("docker CLI");
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).count()
+    };
+    count(&["ps", "-aq", "--filter", "label=io.berth.managed=true"])
+        + count(&["network", "ls", "-q", "--filter", "label=io.berth.managed=true"])
+}
+
+/// Quitting the live view of a real run stops it cleanly, as Ctrl-C does: tasks are stopped,
+/// every labelled container and network is removed, and the report is printed afterwards.
+#[test]
+fn quitting_the_view_of_a_real_run_cleans_up() {
+    let tmux_ok = Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success());
+    let docker_ok = Command::new("docker").arg("info").output().is_ok_and(|o| o.status.success());
+    let required = std::env::var_os("BERTH_REQUIRE_DOCKER").is_some_and(|x| x == "1");
+    if !(tmux_ok && docker_ok) {
+        assert!(!required, "BERTH_REQUIRE_DOCKER=1 but tmux or Docker is missing");
+        skip("SKIPPED quitting_the_view_of_a_real_run_cleans_up: needs tmux and a Docker engine");
+        return;
+    }
+    let name = format!("berth-run-live-{}", std::process::id());
+    let cmd = format!(
+        "cd {} && BERTH_WORKLOAD_BIN={} {} run scenarios/web-and-batch.toml --time-scale 600 --duration 6h --watch; echo BERTH-EXIT=$?; sleep 60",
+        env!("CARGO_MANIFEST_DIR"),
+        env!("CARGO_BIN_EXE_berth-workload"),
+        env!("CARGO_BIN_EXE_berth")
+    );
+    let _guard = start_session(&name, &cmd);
+    wait_for(&name, "ECS hosts: 2", Duration::from_secs(60));
+    // Wait until real containers run, then quit.
+    wait_for(&name, "RUNNING", Duration::from_secs(60));
+    assert!(labelled_objects() > 0, "no labelled containers while the run is live");
+    tmux(&["send-keys", "-t", &name, "q"]);
+    let after = wait_for(&name, "BERTH-EXIT=", Duration::from_secs(90));
+    assert!(after.contains("BERTH-EXIT=130"), "a stopped run exits 130:\n{after}");
+    assert!(after.contains("Measured (real containers"), "no report after the view:\n{after}");
+    assert_eq!(labelled_objects(), 0, "labelled containers or networks left behind");
 }

@@ -26,6 +26,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    let value: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => {
+            let pos = Pos { line: e.line().max(1), column: e.column().max(1) };
+            let d = Diagnostic::error("", pos, format!("not JSON: {e}"))
+                .with_hint("save a run with `berth simulate SCENARIO --save RUN.json`");
+            eprintln!("{}", FileError::single(&args.run_file, d));
+            return Ok(ExitCode::from(2));
+        }
+    };
     let report: Report = match serde_json::from_str(&text) {
         Ok(r) => r,
         Err(e) => {
@@ -44,7 +54,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             crate::report::SCHEMA
         );
     }
-    std::fs::write(&args.html, crate::html::report::render(&report))
+    let measured = crate::html::report::measured_tables(&value);
+    std::fs::write(&args.html, crate::html::report::render_with(&report, measured))
         .with_context(|| format!("cannot write {}", args.html.display()))?;
     Ok(ExitCode::SUCCESS)
 }

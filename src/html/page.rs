@@ -80,7 +80,7 @@ pub fn render(p: &Page) -> String {
         out.push_str("</dl>\n");
     }
     for (heading, html) in &p.sections {
-        let _ = write!(out, "<section><h2>{}</h2>{}</section>\n", esc(heading), html);
+        let _ = writeln!(out, "<section><h2>{}</h2>{}</section>", esc(heading), html);
     }
     for t in &p.tables {
         let _ =

@@ -306,8 +306,88 @@ fn tables(r: &Report) -> Vec<Table> {
     out
 }
 
+/// Tables of what real containers used (the `measured` section `berth run` adds to its JSON):
+/// reserved against used per task family, and per host. Empty for simulated runs.
+pub fn measured_tables(run: &serde_json::Value) -> Vec<Table> {
+    let Some(modes) = run.get("measured").and_then(|m| m.as_object()) else { return Vec::new() };
+    let num = |v: &serde_json::Value| match v.as_f64() {
+        Some(x) => format!("{x:.2}"),
+        None => "—".to_string(),
+    };
+    let pct = |v: &serde_json::Value| match v.as_f64() {
+        Some(x) => format!("{:.0}%", x * 100.0),
+        None => "—".to_string(),
+    };
+    let mut fam_rows = Vec::new();
+    let mut host_rows = Vec::new();
+    for (mode, m) in modes {
+        for f in m.get("families").and_then(|f| f.as_array()).into_iter().flatten() {
+            fam_rows.push(vec![
+                mode.clone(),
+                f["family"].as_str().unwrap_or("").to_string(),
+                f["tasks"].to_string(),
+                format!("{} CPU / {} MiB", f["reserved_cpu_units"], f["reserved_memory_mib"]),
+                format!("{} vCPU / {} MiB", num(&f["peak_vcpu"]), num(&f["peak_memory_mib"])),
+                num(&f["mean_vcpu"]),
+                format!(
+                    "{} / {}",
+                    pct(&f["cpu_used_of_reserved"]),
+                    pct(&f["memory_used_of_reserved"])
+                ),
+                f["fargate_size_hint"].as_str().unwrap_or("—").to_string(),
+            ]);
+        }
+        for h in m.get("hosts").and_then(|h| h.as_array()).into_iter().flatten() {
+            host_rows.push(vec![
+                mode.clone(),
+                format!(
+                    "{} ({})",
+                    h["host"].as_str().unwrap_or(""),
+                    h["instance_type"].as_str().unwrap_or("")
+                ),
+                format!("{} of {} vCPU", num(&h["peak_vcpu"]), h["vcpu"]),
+                format!("{} of {} MiB", num(&h["peak_memory_mib"]), h["memory_mib"]),
+            ]);
+        }
+    }
+    let mut out = Vec::new();
+    if !fam_rows.is_empty() {
+        out.push(Table {
+            title: "Measured: reserved against used, per task family".into(),
+            headers: [
+                "mode",
+                "family",
+                "tasks",
+                "reserved",
+                "used (peak)",
+                "mean vCPU",
+                "peak / reserved (CPU / memory)",
+                "smallest Fargate size that held it",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: fam_rows,
+            numeric: vec![2, 5],
+        });
+    }
+    if !host_rows.is_empty() {
+        out.push(Table {
+            title: "Measured: peak use of each ECS host".into(),
+            headers: ["mode", "host", "CPU", "memory"].map(String::from).to_vec(),
+            rows: host_rows,
+            numeric: vec![],
+        });
+    }
+    out
+}
+
 /// The whole page. The break-even chart is drawn when the report carries one.
 pub fn render(r: &Report) -> String {
+    render_with(r, Vec::new())
+}
+
+/// The page with extra tables after the report's own (e.g. [`measured_tables`]).
+pub fn render_with(r: &Report, extra: Vec<Table>) -> String {
     let breakeven = r.breakeven.as_ref();
     let end_s = r.scenario.duration_seconds as f64;
     let verdict = match &r.verdict {
@@ -353,7 +433,7 @@ pub fn render(r: &Report) -> String {
         verdict,
         facts,
         sections,
-        tables: tables(r),
+        tables: tables(r).into_iter().chain(extra).collect(),
         notes,
     })
 }

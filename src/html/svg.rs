@@ -200,6 +200,45 @@ fn open_svg(out: &mut String, id: &str, title: &str, height: f64) {
     );
 }
 
+/// The x axis along the bottom of the plot: ticks (with vertical grid lines if `grid`) and the
+/// axis label under them. `bottom` is the plot's lower edge, `height` the whole chart's.
+#[allow(clippy::too_many_arguments)]
+fn x_axis(
+    out: &mut String,
+    f: &Frame,
+    ticks: &[f64],
+    kind: AxisKind,
+    span: f64,
+    bottom: f64,
+    height: f64,
+    label: &str,
+    grid: bool,
+) {
+    out.push_str(r#"<g class="axis x-axis">"#);
+    for t in ticks {
+        let x = f.px(*t);
+        if grid {
+            let _ = write!(
+                out,
+                r#"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{bottom}" class="grid"/>"#
+            );
+        }
+        let _ = write!(
+            out,
+            r#"<text class="tick" x="{x:.1}" y="{ty}" text-anchor="middle">{l}</text>"#,
+            ty = bottom + 16.0,
+            l = esc(&format_value(*t, kind, span))
+        );
+    }
+    let _ = write!(
+        out,
+        r#"<text class="axis-label" x="{x}" y="{y}" text-anchor="middle">{l}</text></g>"#,
+        x = (LEFT + W - RIGHT) / 2.0,
+        y = height - 10.0,
+        l = esc(label)
+    );
+}
+
 fn axes(out: &mut String, f: &Frame, c: &LineChart) {
     let xt = if c.x_kind == AxisKind::Time {
         time_ticks(f.x0, f.x1, 8)
@@ -207,25 +246,7 @@ fn axes(out: &mut String, f: &Frame, c: &LineChart) {
         nice_ticks(f.x0, f.x1, 8)
     };
     let yt = nice_ticks(f.y0, f.y1, 5);
-    let _ = write!(out, r#"<g class="axis x-axis">"#);
-    for t in &xt {
-        let x = f.px(*t);
-        let _ = write!(
-            out,
-            r##"<line x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{bot}" class="grid"/><text class="tick" x="{x:.1}" y="{ty}" text-anchor="middle">{l}</text>"##,
-            top = TOP,
-            bot = H - BOTTOM,
-            ty = H - BOTTOM + 16.0,
-            l = esc(&format_value(*t, c.x_kind, f.x1 - f.x0)),
-        );
-    }
-    let _ = write!(
-        out,
-        r#"<text class="axis-label" x="{x}" y="{y}" text-anchor="middle">{l}</text></g>"#,
-        x = (LEFT + W - RIGHT) / 2.0,
-        y = H - 10.0,
-        l = esc(&c.x_label)
-    );
+    x_axis(out, f, &xt, c.x_kind, f.x1 - f.x0, H - BOTTOM, H, &c.x_label, true);
     let _ = write!(out, r#"<g class="axis y-axis">"#);
     for t in &yt {
         let y = f.py(*t);
@@ -387,23 +408,17 @@ pub fn gantt(g: &Gantt) -> String {
     let f = Frame { x0: g.start, x1: end, y0: 0.0, y1: 1.0 };
     let mut out = String::new();
     open_svg(&mut out, &g.id, &g.title, height);
-    let bottom = height - BOTTOM;
-    let _ = write!(out, r#"<g class="axis x-axis">"#);
-    for t in time_ticks(g.start, end, 8) {
-        let x = f.px(t);
-        let _ = write!(
-            out,
-            r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{bottom}" class="grid"/><text class="tick" x="{x:.1}" y="{ty}" text-anchor="middle">{l}</text>"##,
-            ty = bottom + 16.0,
-            l = esc(&format_value(t, AxisKind::Time, end - g.start))
-        );
-    }
-    let _ = write!(
-        out,
-        r#"<text class="axis-label" x="{x}" y="{y}" text-anchor="middle">{l}</text></g>"#,
-        x = (LEFT + W - RIGHT) / 2.0,
-        y = height - 10.0,
-        l = esc(&g.x_label)
+    let ticks = time_ticks(g.start, end, 8);
+    x_axis(
+        &mut out,
+        &f,
+        &ticks,
+        AxisKind::Time,
+        end - g.start,
+        height - BOTTOM,
+        height,
+        &g.x_label,
+        true,
     );
     for (i, row) in g.rows.iter().enumerate() {
         let y = TOP + row_h * i as f64;
@@ -482,23 +497,17 @@ pub fn heat_map(m: &HeatMap) -> String {
     let f = Frame { x0: m.start, x1: end, y0: 0.0, y1: 1.0 };
     let mut out = String::new();
     open_svg(&mut out, &m.id, &m.title, height);
-    let bottom = height - BOTTOM;
-    let _ = write!(out, r#"<g class="axis x-axis">"#);
-    for t in time_ticks(m.start, end, 8) {
-        let x = f.px(t);
-        let _ = write!(
-            out,
-            r#"<text class="tick" x="{x:.1}" y="{ty}" text-anchor="middle">{l}</text>"#,
-            ty = bottom + 16.0,
-            l = esc(&format_value(t, AxisKind::Time, end - m.start))
-        );
-    }
-    let _ = write!(
-        out,
-        r#"<text class="axis-label" x="{x}" y="{y}" text-anchor="middle">{l}</text></g>"#,
-        x = (LEFT + W - RIGHT) / 2.0,
-        y = height - 10.0,
-        l = esc(&m.x_label)
+    let ticks = time_ticks(m.start, end, 8);
+    x_axis(
+        &mut out,
+        &f,
+        &ticks,
+        AxisKind::Time,
+        end - m.start,
+        height - BOTTOM,
+        height,
+        &m.x_label,
+        false,
     );
     for (i, (label, cells)) in m.rows.iter().enumerate() {
         let y = TOP + row_h * i as f64;
@@ -575,24 +584,8 @@ pub fn stacked_bars(s: &StackedBars) -> String {
     let f = Frame { x0: 0.0, x1: max.max(f64::MIN_POSITIVE), y0: 0.0, y1: 1.0 };
     let mut out = String::new();
     open_svg(&mut out, &s.id, &s.title, height);
-    let bottom = height - BOTTOM;
-    let _ = write!(out, r#"<g class="axis x-axis">"#);
-    for t in nice_ticks(0.0, max, 6) {
-        let x = f.px(t);
-        let _ = write!(
-            out,
-            r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{bottom}" class="grid"/><text class="tick" x="{x:.1}" y="{ty}" text-anchor="middle">{l}</text>"##,
-            ty = bottom + 16.0,
-            l = esc(&format_value(t, AxisKind::Usd, max))
-        );
-    }
-    let _ = write!(
-        out,
-        r#"<text class="axis-label" x="{x}" y="{y}" text-anchor="middle">{l}</text></g>"#,
-        x = (LEFT + W - RIGHT) / 2.0,
-        y = height - 10.0,
-        l = esc(&s.x_label)
-    );
+    let ticks = nice_ticks(0.0, max, 6);
+    x_axis(&mut out, &f, &ticks, AxisKind::Usd, max, height - BOTTOM, height, &s.x_label, true);
     for (i, b) in s.bars.iter().enumerate() {
         let y = TOP + 7.0 + (bar_h + 14.0) * i as f64;
         let total: f64 = b.parts.iter().map(|p| p.1).sum();
@@ -650,7 +643,7 @@ mod tests {
         assert_eq!(nice_ticks(0.0, 10.0, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
         assert_eq!(nice_ticks(0.0, 1.0, 4), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
         assert_eq!(nice_ticks(5.0, 5.0, 4), vec![5.0]);
-        assert_eq!(nice_ceiling(63.8, 5), 70.0);
+        assert_eq!(nice_ceiling(63.8, 5), 80.0);
         assert_eq!(nice_ceiling(0.0, 5), 1.0);
     }
 

@@ -78,6 +78,8 @@ pub struct LiveModel {
     pub fargate_tasks: BTreeMap<String, TaskView>,
     /// Task families, in order of first appearance (their index picks the colour).
     pub families: Vec<String>,
+    /// One distinct glyph per family (its initial where free), for terminals without colour.
+    pub glyphs: Vec<char>,
     pub cost_ecs: Option<Usd>,
     pub cost_fargate: Option<Usd>,
     pub waiting_ecs: usize,
@@ -100,6 +102,7 @@ impl LiveModel {
             ecs_tasks: BTreeMap::new(),
             fargate_tasks: BTreeMap::new(),
             families: Vec::new(),
+            glyphs: Vec::new(),
             cost_ecs: None,
             cost_fargate: None,
             waiting_ecs: 0,
@@ -111,6 +114,16 @@ impl LiveModel {
         match self.families.iter().position(|f| f == family) {
             Some(i) => i,
             None => {
+                // The first letter of the name not already taken, else a digit.
+                let taken = &self.glyphs;
+                let glyph = family
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric())
+                    .map(|c| c.to_ascii_uppercase())
+                    .chain('1'..='9')
+                    .find(|g| !taken.contains(g))
+                    .unwrap_or('?');
+                self.glyphs.push(glyph);
                 self.families.push(family.to_string());
                 self.families.len() - 1
             }
@@ -126,7 +139,8 @@ impl LiveModel {
 
     /// Applies one event at scenario time `at`.
     pub fn apply(&mut self, at: SimTime, event: LiveEvent) {
-        self.clock = self.clock.max(at);
+        // What happens after the end (stopping everything) does not move the clock past it.
+        self.clock = self.clock.max(if self.end > SimTime::ZERO { at.min(self.end) } else { at });
         match event {
             LiveEvent::Host { index, label, instance_type, cpu_units, memory_mib } => {
                 if self.hosts.len() <= index {
@@ -239,6 +253,19 @@ mod tests {
         m.apply(SimTime(9), LiveEvent::Gone { side: Side::Ecs, task: "a".into() });
         assert_eq!(m.host_reserved(0), (0, 0));
         assert_eq!(m.clock, SimTime(9));
+        m.apply(
+            SimTime(10),
+            LiveEvent::Placed {
+                side: Side::Fargate,
+                task: "b".into(),
+                family: "worker".into(),
+                host: None,
+                cpu_units: 256,
+                memory_mib: 512,
+                size: String::new(),
+            },
+        );
+        assert_eq!(m.glyphs, vec!['W', 'O'], "two families starting with w get distinct glyphs");
     }
 
     #[test]

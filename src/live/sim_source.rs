@@ -5,7 +5,7 @@
 //! so far; Fargate per task from its billing start), so it agrees with the final report up to
 //! the minimums still to be applied to running work.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::model::{LiveEvent, LiveModel, Side};
@@ -26,18 +26,22 @@ struct Meter {
     rate: Option<FargateRate>,
 }
 
-/// What the observer of one mode collects between frames.
+/// Turns one mode's engine outputs into [`LiveEvent`]s and meters its cost so far. Used by the
+/// simulator's live source and by `berth run`, so both views say the same things.
 #[derive(Default)]
-struct Collected {
+pub struct LiveCollector {
     events: Vec<(SimTime, LiveEvent)>,
-    known: HashSet<TaskId>,
+    /// Tasks the view has been told about, with the last status it was told (events also
+    /// fire when only the desired status changes; those are not news for the log).
+    known: HashMap<TaskId, TaskStatus>,
     waiting: usize,
     meters: HashMap<TaskId, Meter>,
     /// Charges of tasks whose meter has stopped.
     fargate_done: Usd,
 }
 
-fn side_of(mode: Mode) -> Side {
+/// The live view's side for an engine mode.
+pub fn side_of(mode: Mode) -> Side {
     match mode {
         Mode::Ecs => Side::Ecs,
         Mode::Fargate => Side::Fargate,
@@ -52,8 +56,49 @@ fn label(engine: &Engine, id: TaskId) -> String {
     format!("{family}/{}", &hex[..6])
 }
 
+impl LiveCollector {
+    /// Takes in one engine output of the mode on `side`.
+    pub fn observe(
+        &mut self,
+        engine: &Engine,
+        out: &Output,
+        side: Side,
+        catalog: &Catalog,
+        cluster: &Cluster,
+    ) {
+        observe(self, engine, out, side, catalog, cluster);
+    }
+
+    /// The events collected since the last call.
+    pub fn drain(&mut self) -> Vec<(SimTime, LiveEvent)> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// What the mode has cost up to `now`: ECS bills every host from the start; Fargate bills
+    /// each task from the start of its image pull, with the minimum applied to running tasks too.
+    pub fn cost_so_far(&self, side: Side, now: SimTime, cluster: &Cluster) -> Usd {
+        match side {
+            Side::Ecs => {
+                let up = SimDuration(now.0);
+                cluster.hosts.iter().map(|h| ec2_charge(h.usd_per_hour, up)).sum()
+            }
+            Side::Fargate => {
+                let running: Usd = self
+                    .meters
+                    .values()
+                    .filter_map(|m| {
+                        let rate = m.rate.as_ref()?;
+                        Some(rate.charge(m.size, now.since(m.since), m.ephemeral_gib).total())
+                    })
+                    .sum();
+                self.fargate_done + running
+            }
+        }
+    }
+}
+
 fn observe(
-    c: &mut Collected,
+    c: &mut LiveCollector,
     engine: &Engine,
     out: &Output,
     side: Side,
@@ -70,7 +115,7 @@ fn observe(
             Event::TaskPlaced { task, host } => {
                 let Some(t) = engine.task(*task) else { continue };
                 let d = engine.def(t.def);
-                c.known.insert(*task);
+                c.known.entry(*task).or_insert(t.last_status);
                 c.events.push((
                     at,
                     LiveEvent::Placed {
@@ -87,7 +132,11 @@ fn observe(
             Event::TaskStateChanged { task, last, .. } => {
                 let Some(t) = engine.task(*task) else { continue };
                 let hex = engine.task_hex(*task);
-                if side == Side::Fargate && *last != TaskStatus::Stopped && c.known.insert(*task) {
+                let previous = c.known.get(task).copied();
+                if previous == Some(*last) {
+                    continue;
+                }
+                if side == Side::Fargate && *last != TaskStatus::Stopped && previous.is_none() {
                     let d = engine.def(t.def);
                     let size = t.fargate_size.or_else(|| d.fargate.as_ref().ok().map(|s| s.size));
                     c.events.push((
@@ -103,6 +152,7 @@ fn observe(
                         },
                     ));
                 }
+                c.known.insert(*task, *last);
                 let status = format!("{last:?}").to_uppercase();
                 c.events.push((
                     at,
@@ -187,7 +237,7 @@ fn observe(
 struct ModeRun {
     side: Side,
     sim: Sim,
-    collected: Arc<Mutex<Collected>>,
+    collected: Arc<Mutex<LiveCollector>>,
 }
 
 /// The simulator as a live source: both modes advance together.
@@ -206,12 +256,11 @@ impl SimSource {
             .into_iter()
             .map(|setup| {
                 let side = side_of(setup.mode);
-                let collected = Arc::new(Mutex::new(Collected::default()));
+                let collected = Arc::new(Mutex::new(LiveCollector::default()));
                 let mut sim = Sim::new(setup);
                 let (c2, cat, cl) = (collected.clone(), catalog.clone(), cluster.clone());
                 sim.set_observer(Box::new(move |engine, out| {
-                    let mut c = c2.lock().expect("observer lock");
-                    observe(&mut c, engine, out, side, &cat, &cl);
+                    c2.lock().expect("observer lock").observe(engine, out, side, &cat, &cl);
                 }));
                 ModeRun { side, sim, collected }
             })
@@ -226,64 +275,26 @@ impl SimSource {
 
     /// The starting model: the ECS hosts, when ECS mode is simulated.
     pub fn initial_model(&self, title: &str, speed: f64) -> LiveModel {
-        let mut m = LiveModel::new(title, self.end, speed);
-        if self.runs.iter().any(|r| r.side == Side::Ecs) {
-            for (i, h) in self.cluster.hosts.iter().enumerate() {
-                m.apply(
-                    SimTime::ZERO,
-                    LiveEvent::Host {
-                        index: i,
-                        label: h.instance_id.clone(),
-                        instance_type: h.instance_type.clone(),
-                        cpu_units: h.registered_cpu_units(),
-                        memory_mib: h
-                            .memory_mib
-                            .saturating_sub(self.cluster.ecs.reserved_memory_mib),
-                    },
-                );
-            }
-        }
-        m
+        let with_ecs = self.runs.iter().any(|r| r.side == Side::Ecs);
+        super::initial_model(&self.cluster, with_ecs, title, self.end, speed)
     }
 
     /// The finished simulators, to build the final report.
     pub fn into_sims(self) -> Vec<Sim> {
         self.runs.into_iter().map(|r| r.sim).collect()
     }
-
-    fn ecs_cost(&self, now: SimTime) -> Usd {
-        let up = SimDuration(now.0);
-        self.cluster.hosts.iter().map(|h| ec2_charge(h.usd_per_hour, up)).sum()
-    }
 }
 
 impl LiveSource for SimSource {
     fn advance(&mut self, to: SimTime, model: &mut LiveModel) -> SimTime {
         let to = to.min(self.end);
-        let ecs_usd = self.ecs_cost(to);
         for r in &mut self.runs {
             r.sim.run_until(to, &mut |_| {});
             let mut c = r.collected.lock().expect("observer lock");
-            for (at, ev) in c.events.drain(..) {
+            for (at, ev) in c.drain() {
                 model.apply(at, ev);
             }
-            let usd = match r.side {
-                Side::Ecs => None,
-                Side::Fargate => {
-                    let running: Usd = c
-                        .meters
-                        .values()
-                        .filter_map(|m| {
-                            m.rate.as_ref().map(|rate| {
-                                rate.charge(m.size, to.since(m.since), m.ephemeral_gib).total()
-                            })
-                        })
-                        .sum();
-                    Some(c.fargate_done + running)
-                }
-            };
-            drop(c);
-            let usd = usd.unwrap_or(ecs_usd);
+            let usd = c.cost_so_far(r.side, to, &self.cluster);
             model.apply(to, LiveEvent::Cost { side: r.side, usd });
         }
         to

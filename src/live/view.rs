@@ -42,7 +42,7 @@ fn family_style(opts: ViewOptions, family: usize) -> Style {
 
 /// The glyph of a task: its family's initial, upper case while running, lower case otherwise.
 fn task_glyph(m: &LiveModel, t: &TaskView) -> String {
-    let initial = m.families.get(t.family).and_then(|f| f.chars().next()).unwrap_or('?');
+    let initial = m.glyphs.get(t.family).copied().unwrap_or('?');
     if t.status == "RUNNING" {
         initial.to_uppercase().to_string()
     } else {
@@ -279,13 +279,10 @@ fn draw_log(frame: &mut Frame, area: Rect, m: &LiveModel) {
 }
 
 fn draw_footer(frame: &mut Frame, area: Rect, m: &LiveModel) {
-    let legend: Vec<String> = m
-        .families
-        .iter()
-        .take(6)
-        .map(|f| format!("{}={}", f.chars().next().unwrap_or('?').to_uppercase(), f))
-        .collect();
-    let text = format!(" space pause  +/- speed  q quit   {}", legend.join(" "));
+    let legend: Vec<String> =
+        m.families.iter().zip(&m.glyphs).take(6).map(|(f, g)| format!("{g}={f}")).collect();
+    let keys = if m.finished { "finished: q closes" } else { "space pause  +/- speed  q quit" };
+    let text = format!(" {keys}   {}", legend.join(" "));
     frame.render_widget(
         Paragraph::new(text).style(Style::default().add_modifier(Modifier::DIM)),
         area,

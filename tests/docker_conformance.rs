@@ -1,0 +1,239 @@
+//! Conformance: one scenario through the simulator and through Docker (time-scaled) agrees on
+//! placements, on each task's sequence of states, on task outcomes, and on cost within what the
+//! time scale can resolve.
+
+mod docker_support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use berth::docker::runtime::{self, Engines, RuntimeConfig, Seen};
+use berth::docker::script;
+use berth::engine::{Engine, EngineConfig, Event, Mode, TaskId, TaskStatus};
+use berth::placement::HostId;
+use berth::pricing::Catalog;
+use berth::report::{Accounting, ModeReport, PriceContext};
+use berth::sim::{Sim, SimSetup};
+use berth::taskdef::fargate::FargateSize;
+use berth::taskdef::model::{CpuArch, OsFamily};
+use berth::time::{SimDuration, SimTime};
+use docker_support::*;
+use rust_decimal::prelude::ToPrimitive;
+use tokio::sync::watch;
+
+/// Scenario seconds per wall second. Low enough that Docker's latency on a loaded 2-core machine
+/// (seconds per operation at worst) stays well inside the scenario's slack.
+const SCALE: f64 = 5.0;
+
+/// One side's view, keyed by the order in which tasks were created (`TaskId`s and ARNs depend
+/// on when the engine reuses the slots of stopped tasks, which differs between a virtual and a
+/// wall clock; creation order does not).
+struct Side {
+    report: ModeReport,
+    hosts: BTreeMap<usize, HostId>,
+    states: BTreeMap<usize, Vec<TaskStatus>>,
+}
+
+/// Numbers tasks by first appearance.
+#[derive(Default)]
+struct Ordinals(BTreeMap<TaskId, usize>);
+
+impl Ordinals {
+    fn of(&mut self, t: TaskId) -> usize {
+        let n = self.0.len();
+        *self.0.entry(t).or_insert(n)
+    }
+}
+
+fn push_state(v: &mut Vec<TaskStatus>, s: TaskStatus) {
+    if v.last() != Some(&s) {
+        v.push(s);
+    }
+}
+
+/// The simulator, sampled every 100 ms of scenario time (stopped tasks leave its engine at
+/// once, so a task that disappears has reached STOPPED).
+fn simulate(setup: SimSetup) -> Side {
+    let end = setup.scenario.duration;
+    let mut sim = Sim::new(setup);
+    let mut hosts = BTreeMap::new();
+    let mut states: BTreeMap<usize, Vec<TaskStatus>> = BTreeMap::new();
+    let mut ord = Ordinals::default();
+    let mut t = 0;
+    while t <= end.0 {
+        sim.run_until(SimTime(t), &mut |_| {});
+        let e = sim.engine();
+        let alive: BTreeSet<usize> = e.tasks().map(|t| ord.of(t.id)).collect();
+        for task in e.tasks() {
+            let k = ord.of(task.id);
+            push_state(states.entry(k).or_default(), task.last_status);
+            if let Some(h) = task.host {
+                hosts.insert(k, h);
+            }
+        }
+        for (id, v) in states.iter_mut() {
+            if !alive.contains(id) {
+                push_state(v, TaskStatus::Stopped);
+            }
+        }
+        t += 100;
+    }
+    sim.run(&mut |_| {});
+    Side { report: sim.finish(), hosts, states }
+}
+
+async fn through_docker(c: &berth::docker::DockerClient, run: &str, setup: &SimSetup) -> Side {
+    let end = SimTime(setup.scenario.duration.0);
+    let config =
+        EngineConfig { stopped_retention: SimDuration::from_secs(1 << 40), container_events: true };
+    let mut engine = Engine::with_config(setup.cluster.clone(), setup.mode, setup.seed, config);
+    let ids: Vec<_> = setup.task_defs.iter().map(|d| engine.register(d.clone())).collect();
+    let mut player = script::Player::new(&setup.scenario, &ids, setup.seed);
+    let mut cfg = RuntimeConfig::new(run, SCALE);
+    cfg.stand_in = true;
+    cfg.until = Some(end);
+    let px = PriceContext { cluster: setup.cluster.clone(), catalog: setup.catalog.clone() };
+    let acc =
+        Arc::new(Mutex::new(Accounting::new(setup.mode, &setup.cluster, setup.scenario.duration)));
+    let acc2 = acc.clone();
+    let px2 = px.clone();
+    let (_tx, rx) = watch::channel(false);
+    let engines = Engines { default: c.clone(), by_endpoint: Default::default() };
+    let fut = runtime::run(engine, &mut player, engines, cfg, rx, move |seen, engine| {
+        if let Seen::Output(out) = seen {
+            if out.at < end {
+                acc2.lock().unwrap().observe(engine, out, &px2);
+            }
+        }
+    });
+    let r = tokio::time::timeout(Duration::from_secs(120), fut)
+        .await
+        .expect("docker run hung")
+        .unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let mut hosts = BTreeMap::new();
+    let mut states: BTreeMap<usize, Vec<TaskStatus>> = BTreeMap::new();
+    let mut ord = Ordinals::default();
+    for (at, e) in &r.events {
+        if *at >= end {
+            continue; // berth stopping everything after the end is not part of the scenario
+        }
+        match e {
+            Event::TaskStateChanged { task, last, .. } => {
+                push_state(states.entry(ord.of(*task)).or_default(), *last)
+            }
+            Event::TaskPlaced { task, host } => {
+                hosts.insert(ord.of(*task), *host);
+            }
+            _ => {}
+        }
+    }
+    let acc = acc.lock().unwrap().clone();
+    Side { report: acc.finish(&r.engine, &px), hosts, states }
+}
+
+fn is_subsequence(short: &[TaskStatus], long: &[TaskStatus]) -> bool {
+    let mut it = long.iter();
+    short.iter().all(|s| it.any(|l| l == s))
+}
+
+#[tokio::test]
+async fn simulator_and_docker_agree() {
+    let Some(c) = docker_or_skip("simulator_and_docker_agree").await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_scenario(dir.path(), &format!("conf-{}", std::process::id()), "2m", "40s");
+    agree(&c, &path, "conformance").await;
+}
+
+/// A job chain (`after`): the report job starts when both extract tasks have finished.
+#[tokio::test]
+async fn simulator_and_docker_agree_on_job_chains() {
+    let Some(c) = docker_or_skip("simulator_and_docker_agree_on_job_chains").await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_scenario(dir.path(), &format!("chain-{}", std::process::id()), "2m", "40s");
+    std::fs::write(
+        &path,
+        "name = \"chain\"\nduration = \"2m\"\ncluster = \"cluster.toml\"\nseed = 5\n\n[[tasks]]\nname = \"extract\"\ntask_def = \"batch.json\"\ncount = 2\nruntime = \"20s\"\n\n[[tasks]]\nname = \"report\"\ntask_def = \"batch.json\"\nafter = [\"extract\"]\nruntime = \"20s\"\n",
+    )
+    .unwrap();
+    agree(&c, &path, "chain").await;
+}
+
+async fn agree(c: &berth::docker::DockerClient, path: &std::path::Path, name: &str) {
+    let c = c.clone();
+    ensure_image(&c).await;
+    let guard = RunGuard::new(&c, name);
+    let sc = Arc::new(berth::scenario::load(path).unwrap());
+    let catalog = Arc::new(Catalog::builtin());
+    let cluster =
+        Arc::new(berth::cluster::load_with(sc.cluster.as_ref().unwrap(), &catalog).unwrap());
+    let defs = Arc::new(
+        sc.task_defs.iter().map(|p| berth::taskdef::load(p).unwrap().0).collect::<Vec<_>>(),
+    );
+    let seed = sc.seed.unwrap_or(1);
+    let setup = |mode| SimSetup {
+        scenario: sc.clone(),
+        task_defs: defs.clone(),
+        cluster: cluster.clone(),
+        catalog: catalog.clone(),
+        mode,
+        seed,
+    };
+
+    let (ecs_setup, fargate_setup) = (setup(Mode::Ecs), setup(Mode::Fargate));
+    let (ecs, fargate) = tokio::join!(
+        through_docker(&c, &guard.run, &ecs_setup),
+        through_docker(&c, &guard.run, &fargate_setup)
+    );
+    for (mode, docker) in [(Mode::Ecs, ecs), (Mode::Fargate, fargate)] {
+        let sim = simulate(setup(mode));
+        // Placements: the same tasks (same ids, from the same seed) on the same hosts.
+        assert_eq!(
+            sim.hosts, docker.hosts,
+            "{mode}: placements differ; states sim {:?} docker {:?}",
+            sim.states, docker.states
+        );
+        // States: every state the sampled simulator saw, in the same order, and the same final
+        // state at the end of the scenario.
+        assert_eq!(
+            sim.states.keys().collect::<Vec<_>>(),
+            docker.states.keys().collect::<Vec<_>>(),
+            "{mode}: tasks differ"
+        );
+        for (id, s) in &sim.states {
+            let d = &docker.states[id];
+            assert!(is_subsequence(s, d), "{mode} task {id:?}: simulator {s:?} vs docker {d:?}");
+            assert_eq!(s.last(), d.last(), "{mode} task {id:?}: simulator {s:?} vs docker {d:?}");
+        }
+        // Outcomes.
+        assert_eq!(sim.report.tasks, docker.report.tasks, "{mode}: task outcomes differ");
+        // Cost. ECS bills hosts for the whole scenario: exactly equal. Fargate bills each task
+        // from pull start to stop: the simulator uses the cluster's latencies (5 s pull, 1 s
+        // start, 10 s provisioning), Docker its real ones times the scale; both 40 s batch tasks
+        // stay under the one-minute minimum. A Docker create+start takes 0.2-3 s of wall time on a
+        // loaded 2-core machine, i.e. up to 15 s of scenario time at scale 5: allow 30 s of
+        // billing per task at its size.
+        let (s, d) = (sim.report.total_usd, docker.report.total_usd);
+        match mode {
+            Mode::Ecs => assert_eq!(s, d, "ECS cost"),
+            Mode::Fargate => {
+                let rate = catalog
+                    .fargate_rate("us-east-1", OsFamily::Linux, CpuArch::X86_64, false)
+                    .unwrap();
+                let per_s = (rate.hourly(FargateSize { cpu_units: 256, memory_mib: 512 })
+                    * rust_decimal::Decimal::from(2)
+                    + rate.hourly(FargateSize { cpu_units: 512, memory_mib: 1024 })
+                        * rust_decimal::Decimal::from(2))
+                    / rust_decimal::Decimal::from(3600);
+                let tolerance = per_s * rust_decimal::Decimal::from(30);
+                let diff = (s - d).abs();
+                assert!(
+                    diff <= tolerance,
+                    "Fargate cost: simulator {s} vs docker {d} (tolerance {tolerance})"
+                );
+                assert!(d.to_f64().unwrap() > 0.0);
+            }
+        }
+    }
+}

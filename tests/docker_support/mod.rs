@@ -1,0 +1,249 @@
+//! Shared helpers for the Docker integration tests (`tests/docker_*.rs`).
+//!
+//! - [`docker_or_skip`]: connects, or skips loudly; with `BERTH_REQUIRE_DOCKER=1` a missing
+//!   engine fails the test instead.
+//! - [`RunGuard`]: a unique run id whose labelled containers and networks are removed when the
+//!   guard drops, also when the test panics.
+#![allow(dead_code)]
+
+use berth::docker::{cleanup, image, DockerClient};
+
+pub fn require_docker() -> bool {
+    std::env::var("BERTH_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
+}
+
+/// The engine, or `None` (with a loud message) when it is unreachable and not required.
+pub async fn docker_or_skip(test: &str) -> Option<DockerClient> {
+    match berth::docker::connect(None).await {
+        Ok(c) => Some(c),
+        Err(e) if !require_docker() => {
+            // Straight to stderr, not `eprintln!`: the test harness captures that for passing
+            // tests, and a skip must be seen.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n!!!!! SKIPPING {test}: no Docker engine ({e}); set BERTH_REQUIRE_DOCKER=1 to make this a failure !!!!!\n"
+            );
+            None
+        }
+        Err(e) => panic!("BERTH_REQUIRE_DOCKER=1 but Docker is unreachable: {e}"),
+    }
+}
+
+/// The workload image's files, from the binary cargo built for this test run.
+///
+/// Checks first that the binary is a real build of `src/bin/berth-workload.rs` (`exit 7` exits
+/// with 7): with a target directory shared between worktrees, another checkout's build can
+/// replace it, and an image of the wrong binary makes every later assertion misleading.
+pub fn rootfs() -> image::Rootfs {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_berth-workload"));
+    let status = std::process::Command::new(bin).args(["exit", "7"]).status().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(7),
+        "{} is not this tree's berth-workload (was the shared target dir rebuilt from another checkout?); run `cargo build --bins` and retry",
+        bin.display()
+    );
+    image::Rootfs::for_binary(bin).unwrap()
+}
+
+/// Builds (or finds) the workload image in `client`'s engine.
+pub async fn ensure_image(client: &DockerClient) {
+    image::ensure_workload_image(client, &rootfs()).await.unwrap();
+}
+
+/// A unique run id; everything labelled with it is removed on drop.
+pub struct RunGuard {
+    pub run: String,
+    endpoint: String,
+}
+
+impl RunGuard {
+    pub fn new(client: &DockerClient, test: &str) -> RunGuard {
+        RunGuard {
+            run: format!("test-{test}-{}", berth::docker::new_run_id()),
+            endpoint: client.endpoint().to_string(),
+        }
+    }
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        let run = self.run.clone();
+        let endpoint = self.endpoint.clone();
+        // A fresh runtime on a fresh thread: Drop may run inside (or after) the test's runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(c) = berth::docker::connect(Some(&endpoint)).await {
+                    if let Ok(found) = cleanup::find(&c, Some(&run), false).await {
+                        for e in cleanup::remove(&c, &found).await {
+                            eprintln!("cleanup of {run}: {e}");
+                        }
+                    }
+                }
+            })
+        })
+        .join();
+    }
+}
+
+/// Removes unlabelled test objects (by name) on drop, also when the test panics.
+pub struct ForeignGuard {
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+}
+
+impl Drop for ForeignGuard {
+    fn drop(&mut self) {
+        for c in &self.containers {
+            let _ = std::process::Command::new("docker").args(["rm", "-f", c]).output();
+        }
+        for n in &self.networks {
+            let _ = std::process::Command::new("docker").args(["network", "rm", n]).output();
+        }
+    }
+}
+
+pub mod model {
+    //! Small builders for clusters and task definitions (the file parsers are other modules').
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use berth::cluster::{Cluster, EcsSettings, FargateSettings, HostSpec};
+    use berth::placement::HostId;
+    use berth::taskdef::model::*;
+    use berth::time::SimDuration;
+    use rust_decimal_macros::dec;
+
+    pub fn container(name: &str, image: &str, command: &[&str]) -> ContainerDefinition {
+        ContainerDefinition {
+            name: name.into(),
+            image: image.into(),
+            cpu_units: 128,
+            memory_mib: None,
+            memory_reservation_mib: Some(64),
+            essential: true,
+            command: (!command.is_empty()).then(|| command.iter().map(|s| s.to_string()).collect()),
+            entry_point: None,
+            environment: vec![],
+            port_mappings: vec![],
+            health_check: None,
+            depends_on: vec![],
+            start_timeout_s: None,
+            stop_timeout_s: Some(2),
+            links: vec![],
+            docker_labels: BTreeMap::new(),
+            user: None,
+            working_directory: None,
+            privileged: false,
+            readonly_root_filesystem: false,
+            gpu_count: 0,
+            ulimits: vec![],
+            mount_points: vec![],
+            volumes_from: vec![],
+            log_driver: None,
+        }
+    }
+
+    pub fn taskdef(
+        family: &str,
+        network: NetworkMode,
+        containers: Vec<ContainerDefinition>,
+    ) -> TaskDefinition {
+        TaskDefinition {
+            family: family.into(),
+            revision: None,
+            task_role_arn: None,
+            execution_role_arn: None,
+            network_mode: network,
+            requires_compatibilities: vec![],
+            cpu_units: Some(256),
+            memory_mib: Some(512),
+            runtime_platform: RuntimePlatform::default(),
+            ephemeral_storage_gib: None,
+            placement_constraints: vec![],
+            pid_mode: None,
+            ipc_mode: None,
+            containers,
+            volumes: vec![],
+            tags: vec![],
+        }
+    }
+
+    /// `hosts` m5.large-like hosts; `docker` names each host's engine (None = default).
+    pub fn cluster(hosts: u32, docker: impl Fn(u32) -> Option<String>) -> Arc<Cluster> {
+        Arc::new(Cluster {
+            name: "demo".into(),
+            region: "us-east-1".into(),
+            hosts: (0..hosts)
+                .map(|i| HostSpec {
+                    id: HostId(i),
+                    instance_id: format!("i-{:016x}", i + 1),
+                    group: 0,
+                    instance_type: "m5.large".into(),
+                    vcpu: 2,
+                    memory_mib: 8192,
+                    arch: CpuArch::X86_64,
+                    os: OsFamily::Linux,
+                    zone: if i % 2 == 0 { "us-east-1a".into() } else { "us-east-1b".into() },
+                    attributes: BTreeMap::new(),
+                    usd_per_hour: dec!(0.096),
+                    docker: docker(i),
+                    gpus: 0,
+                })
+                .collect(),
+            ecs: EcsSettings {
+                reserved_memory_mib: 0,
+                placement_strategy: vec![],
+                image_pull: SimDuration::from_secs(10),
+                container_start: SimDuration::from_secs(1),
+            },
+            fargate: FargateSettings {
+                provisioning: SimDuration::from_secs(20),
+                image_pull: SimDuration::from_secs(10),
+                container_start: SimDuration::from_secs(1),
+                spot: false,
+            },
+            extra_costs: vec![],
+        })
+    }
+}
+
+/// A scenario on disk: a 2-host cluster named `cluster`, a `web` service (2 tasks, workload
+/// image serving a health endpoint) and a `batch` job of 2 tasks running `runtime`, over
+/// `duration`. Returns the scenario path.
+pub fn write_scenario(
+    dir: &std::path::Path,
+    cluster: &str,
+    duration: &str,
+    runtime: &str,
+) -> std::path::PathBuf {
+    let w = |name: &str, text: String| std::fs::write(dir.join(name), text).unwrap();
+    w(
+        "cluster.toml",
+        format!(
+            "name = \"{cluster}\"\nregion = \"us-east-1\"\n\n[[hosts]]\ninstance_type = \"m5.large\"\ncount = 2\n\n[ecs]\nimage_pull = \"5s\"\ncontainer_start = \"1s\"\n\n[fargate]\nprovisioning = \"10s\"\nimage_pull = \"5s\"\ncontainer_start = \"1s\"\n"
+        ),
+    );
+    w(
+        "web.json",
+        r#"{"family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["EC2", "FARGATE"], "cpu": "256", "memory": "512",
+ "containerDefinitions": [{"name": "web", "image": "berth/workload:latest", "essential": true,
+   "command": ["serve", "--port", "8080"], "portMappings": [{"containerPort": 8080}]}]}"#
+            .to_string(),
+    );
+    w(
+        "batch.json",
+        r#"{"family": "batch", "networkMode": "awsvpc", "requiresCompatibilities": ["EC2", "FARGATE"], "cpu": "512", "memory": "1024",
+ "containerDefinitions": [{"name": "job", "image": "example.invalid/etl:2.1", "essential": true, "memoryReservation": 128}]}"#
+            .to_string(),
+    );
+    w(
+        "scenario.toml",
+        format!(
+            "name = \"conformance\"\nduration = \"{duration}\"\ncluster = \"cluster.toml\"\nseed = 11\n\n[[services]]\nname = \"web\"\ntask_def = \"web.json\"\ndesired = 2\n\n[[tasks]]\nname = \"etl\"\ntask_def = \"batch.json\"\ncount = 2\nruntime = \"{runtime}\"\n"
+        ),
+    );
+    dir.join("scenario.toml")
+}
