@@ -81,7 +81,7 @@ impl Engine {
             stopped_reason: None,
             host: None,
             fargate_size: None,
-            containers: (0..n).map(|_| ContainerState::new()).collect(),
+            containers: self.s.tasks.new_containers(n),
             overrides,
             times: TaskTimes { created_at: now, ..TaskTimes::default() },
             images_missing: 0,
@@ -264,14 +264,17 @@ impl Engine {
                     }) else {
                         unreachable!("matched above")
                     };
-                    waiters
+                    Some(waiters)
                 }
                 _ => return,
             },
-            _ => vec![id],
+            // Fargate pulls per task: the waiter is the task itself (no allocation).
+            _ => None,
         };
+        let single = [id];
+        let waiters: &[TaskId] = waiters.as_deref().unwrap_or(&single);
         let image_name = error.as_ref().map(|_| self.image(image).to_string());
-        for w in waiters {
+        for &w in waiters {
             let Some(t) = self.s.tasks.get_mut(w) else { continue };
             if t.desired_status != DesiredStatus::Running
                 || t.last_status != TaskStatus::Pending
@@ -306,7 +309,7 @@ impl Engine {
             let entry = &self.s.defs[task.def.0 as usize];
             let mut changed = false;
             let mut fail: Option<StoppedReason> = None;
-            let mut starts: Vec<(u16, ContainerPlan)> = Vec::new();
+            let starts = &mut self.starts;
             let mut nevers: Vec<u16> = Vec::new();
             for (i, facts) in entry.containers.iter().enumerate() {
                 if task.containers[i].status != ContainerStatus::Pending {
@@ -330,7 +333,7 @@ impl Engine {
                 }
             }
             let task = self.s.tasks.get_mut(id).expect("live");
-            for (c, plan) in starts {
+            for (c, plan) in self.starts.drain(..) {
                 task.containers[c as usize].status = ContainerStatus::Starting;
                 out.effects.push(Effect::StartContainer { task: id, container: c, plan });
             }

@@ -8,6 +8,7 @@
 //! constraint language) is built in the submodules.
 
 pub mod fargate;
+mod fasthash;
 pub mod placer;
 mod pool;
 pub mod query;

@@ -31,6 +31,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::fasthash::FastMap;
+
 use rand::Rng;
 
 use super::pool::{AttrValues, Keys, Pool, PoolPart};
@@ -100,9 +102,9 @@ enum Cache {
 
 #[derive(Debug, Default)]
 struct Group {
-    per_host: HashMap<u32, u32>,
+    per_host: FastMap<u32, u32>,
     /// Tasks of the group per value of each spread attribute.
-    value_counts: HashMap<String, Vec<u32>>,
+    value_counts: FastMap<String, Vec<u32>>,
 }
 
 /// What makes two requests share a pool: OS, architecture and up to four static expressions
@@ -119,13 +121,17 @@ pub struct Placer {
     class_label: Vec<String>,
     /// One host of each class, to evaluate static expressions on.
     class_host: Vec<u32>,
-    exprs: HashMap<String, Compiled>,
-    group_ids: HashMap<String, u32>,
+    exprs: FastMap<String, Compiled>,
+    group_ids: FastMap<String, u32>,
+    /// The last group `group_id` answered and its id (`u32::MAX`: none yet). Placing and
+    /// releasing a task each look its group up two or three times, and runs of tasks of one
+    /// group are the common case: comparing a short string is cheaper than hashing it.
+    last_group: (String, u32),
     group_names: Vec<String>,
     groups: Vec<Group>,
-    attrs: HashMap<String, AttrValues>,
+    attrs: FastMap<String, AttrValues>,
     pools: Vec<Pool>,
-    pool_ids: HashMap<PoolKey, u32>,
+    pool_ids: FastMap<PoolKey, u32>,
     /// The pools each host belongs to.
     host_pools: Vec<Vec<u32>>,
     floor_cpu: u32,
@@ -280,13 +286,14 @@ impl Placer {
             classes,
             class_label,
             class_host,
-            exprs: HashMap::new(),
-            group_ids: HashMap::new(),
+            exprs: FastMap::default(),
+            group_ids: FastMap::default(),
+            last_group: (String::new(), u32::MAX),
             group_names: Vec::new(),
             groups: Vec::new(),
-            attrs: HashMap::new(),
+            attrs: FastMap::default(),
             pools: Vec::new(),
-            pool_ids: HashMap::new(),
+            pool_ids: FastMap::default(),
             host_pools: vec![Vec::new(); n],
             // Nothing is indexed until the first request sets the floor.
             floor_cpu: u32::MAX,
@@ -500,6 +507,9 @@ impl Placer {
         }
         key_ids[..n_static].sort_unstable();
         let pool = self.ensure_pool((req.os, req.arch, key_ids));
+        if let Some(&StrategyRule::Binpack(f)) = self.rules(req).first() {
+            self.ensure_binpack(pool, f);
+        }
         if !self.rules(req).iter().any(|r| matches!(r, StrategyRule::Spread(_))) {
             return Ok(pool);
         }
@@ -544,7 +554,7 @@ impl Placer {
         Ctx {
             req,
             pool: &self.pools[pool as usize],
-            group: self.group_ids.get(&req.group).copied(),
+            group: self.find_group(&req.group),
             distinct: req.constraints.contains(&ConstraintSpec::DistinctInstance),
             member_of: req
                 .constraints
@@ -557,9 +567,23 @@ impl Placer {
         }
     }
 
+    /// A group's id if it has one; the last group looked up is answered without hashing.
+    fn find_group(&self, group: &str) -> Option<u32> {
+        if self.last_group.1 != u32::MAX && self.last_group.0 == group {
+            return Some(self.last_group.1);
+        }
+        self.group_ids.get(group).copied()
+    }
+
     fn group_id(&mut self, group: &str) -> u32 {
-        if let Some(g) = self.group_ids.get(group) {
-            return *g;
+        if let Some(g) = self.find_group(group) {
+            if self.last_group.1 != g {
+                // Reuses the buffer: no allocation once it is as long as the longest name.
+                self.last_group.0.clear();
+                self.last_group.0.push_str(group);
+                self.last_group.1 = g;
+            }
+            return g;
         }
         let g = self.group_names.len() as u32;
         self.group_ids.insert(group.to_string(), g);
@@ -740,6 +764,28 @@ impl Placer {
         self.pools.push(pool);
         self.pool_ids.insert(key, p);
         p
+    }
+
+    /// The pool's (remaining, host) index for binpack on `field`, built on first use.
+    fn ensure_binpack(&mut self, pool: u32, field: BinpackField) {
+        let p = &mut self.pools[pool as usize];
+        let (flag, set) = match field {
+            BinpackField::Memory => (&mut p.by_mem, &mut p.mem),
+            BinpackField::Cpu => (&mut p.by_cpu, &mut p.cpu),
+        };
+        if *flag {
+            return;
+        }
+        *flag = true;
+        for &h in &p.members {
+            let s = &self.hosts[h as usize];
+            if s.eligible {
+                set.insert(match field {
+                    BinpackField::Memory => (s.mem, h),
+                    BinpackField::Cpu => (s.cpu, h),
+                });
+            }
+        }
     }
 
     /// The values of an attribute per host class, computed on first use.

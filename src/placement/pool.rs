@@ -11,7 +11,9 @@
 //! demand seen so far (see `Placer`'s floor). Exhausted hosts leave every index, so a walk never
 //! wades through hosts whose CPU is gone but whose memory is not (performance.md §1.7).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use super::fasthash::FastMap;
 
 /// The values one attribute takes, by host class (hosts with equal attributes).
 #[derive(Debug)]
@@ -46,13 +48,18 @@ pub(super) struct Pool {
     /// Eligible members by (remaining memory, id) and (remaining CPU, id), for binpack.
     pub mem: BTreeSet<(u32, u32)>,
     pub cpu: BTreeSet<(u32, u32)>,
+    /// Whether `mem` / `cpu` are kept: each is built the first time a request of this pool
+    /// leads with binpack on that resource (`Placer::ensure_binpack`). An index nobody reads
+    /// would still cost a remove and an insert on every placement and release.
+    pub by_mem: bool,
+    pub by_cpu: bool,
     /// Eligible members by id, and as a vector for uniform sampling.
     pub sample: Vec<u32>,
-    sample_pos: HashMap<u32, u32>,
+    sample_pos: FastMap<u32, u32>,
     /// Per spread attribute.
-    pub parts: HashMap<String, PoolPart>,
+    pub parts: FastMap<String, PoolPart>,
     /// Per task group using spread(instanceId): eligible members by (tasks of the group, id).
-    pub spread: HashMap<u32, BTreeSet<(u32, u32)>>,
+    pub spread: FastMap<u32, BTreeSet<(u32, u32)>>,
 }
 
 impl Pool {
@@ -61,9 +68,13 @@ impl Pool {
     }
 
     /// Takes out the resource-keyed entries of an eligible host (before its resources change).
-    pub fn detach_resources(&mut self, k: Keys, attrs: &HashMap<String, AttrValues>) {
-        self.mem.remove(&(k.mem, k.host));
-        self.cpu.remove(&(k.cpu, k.host));
+    pub fn detach_resources(&mut self, k: Keys, attrs: &FastMap<String, AttrValues>) {
+        if self.by_mem {
+            self.mem.remove(&(k.mem, k.host));
+        }
+        if self.by_cpu {
+            self.cpu.remove(&(k.cpu, k.host));
+        }
         for (a, part) in self.parts.iter_mut() {
             let v = attrs[a].value_of_class[k.class as usize] as usize;
             part.mem[v].remove(&(k.mem, k.host));
@@ -72,9 +83,13 @@ impl Pool {
     }
 
     /// Puts back the resource-keyed entries of an eligible host.
-    pub fn attach_resources(&mut self, k: Keys, attrs: &HashMap<String, AttrValues>) {
-        self.mem.insert((k.mem, k.host));
-        self.cpu.insert((k.cpu, k.host));
+    pub fn attach_resources(&mut self, k: Keys, attrs: &FastMap<String, AttrValues>) {
+        if self.by_mem {
+            self.mem.insert((k.mem, k.host));
+        }
+        if self.by_cpu {
+            self.cpu.insert((k.cpu, k.host));
+        }
         for (a, part) in self.parts.iter_mut() {
             let v = attrs[a].value_of_class[k.class as usize] as usize;
             part.mem[v].insert((k.mem, k.host));
@@ -86,7 +101,7 @@ impl Pool {
     pub fn enter(
         &mut self,
         k: Keys,
-        attrs: &HashMap<String, AttrValues>,
+        attrs: &FastMap<String, AttrValues>,
         group_count: impl Fn(u32) -> u32,
     ) {
         self.sample_pos.insert(k.host, self.sample.len() as u32);
@@ -104,7 +119,7 @@ impl Pool {
     pub fn leave(
         &mut self,
         k: Keys,
-        attrs: &HashMap<String, AttrValues>,
+        attrs: &FastMap<String, AttrValues>,
         group_count: impl Fn(u32) -> u32,
     ) {
         if let Some(pos) = self.sample_pos.remove(&k.host) {

@@ -13,7 +13,7 @@
 //! health checks pass at their first interval, images always pull.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
@@ -31,6 +31,8 @@ use crate::report::{Accounting, ModeReport, PriceContext};
 use crate::scenario::{Repeat, Scenario};
 use crate::taskdef::model::TaskDefinition;
 use crate::time::{SimDuration, SimTime};
+
+mod queue;
 
 type Det = BuildHasherDefault<DefaultHasher>;
 
@@ -55,6 +57,19 @@ enum What {
 }
 
 impl What {
+    /// The task a report is about.
+    fn task(self) -> Option<TaskId> {
+        match self {
+            What::Provisioned(t)
+            | What::Pulled(t, ..)
+            | What::Started(t, _)
+            | What::Healthy(t, _)
+            | What::Exited(t, ..)
+            | What::CleanedUp(t) => Some(t),
+            _ => None,
+        }
+    }
+
     fn report(self) -> Option<Report> {
         Some(match self {
             What::Provisioned(task) => Report::SlotProvisioned { task },
@@ -93,18 +108,9 @@ struct Item {
     what: What,
 }
 
-impl Eq for Item {}
-
-impl Ord for Item {
-    /// Reversed: `BinaryHeap` is a max-heap and the earliest item must come out first.
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        o.key.cmp(&self.key)
-    }
-}
-
-impl PartialOrd for Item {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
+impl queue::Keyed for Item {
+    fn key(&self) -> u64 {
+        self.key
     }
 }
 
@@ -137,7 +143,7 @@ pub struct SimSetup {
 /// The state of a run (serde, via [`Sim::snapshot`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct SimState {
-    queue: BinaryHeap<Item>,
+    queue: queue::Queue<Item>,
     /// Answers due at the current time (a SIGTERM honoured at once, a slot released): handled
     /// right after the output that caused them, in order, without a trip through the heap.
     immediate: std::collections::VecDeque<What>,
@@ -170,6 +176,10 @@ pub struct Sim {
     children: Vec<Vec<u32>>,
     end: SimTime,
     px: PriceContext,
+    /// This run's own copy of the scenario. `launch` holds an `Arc` to it while it calls back
+    /// into `self`; with the `Arc` of `setup`, shared by both modes' threads, each launch's
+    /// reference-count increment and decrement bounced one cache line between the two cores.
+    scenario: Arc<Scenario>,
 }
 
 /// A callback that sees every engine output with the engine state right after it.
@@ -207,7 +217,7 @@ impl Sim {
         let mut sim = Sim {
             px: PriceContext { cluster: setup.cluster.clone(), catalog: setup.catalog.clone() },
             s: SimState {
-                queue: BinaryHeap::new(),
+                queue: queue::Queue::default(),
                 immediate: std::collections::VecDeque::new(),
                 seq: 0,
                 jobs,
@@ -223,6 +233,7 @@ impl Sim {
             observer: None,
             children,
             end,
+            scenario: Arc::new(Scenario::clone(&sc)),
             setup,
         };
         for (j, job) in sc.jobs.iter().enumerate() {
@@ -286,7 +297,7 @@ impl Sim {
                 self.dispatch(now, what);
                 continue;
             }
-            let q = self.s.queue.peek().map(|i| key_time(i.key));
+            let q = self.s.queue.peek_key().map(key_time);
             let w = self.engine.next_wakeup();
             let (at, from_queue) = match (q, w) {
                 (None, None) => break,
@@ -310,6 +321,13 @@ impl Sim {
             }
             if from_queue {
                 let item = self.s.queue.pop().expect("peeked");
+                // The next item's task is most likely the next one touched, and was last
+                // touched long ago: start loading it now, so that the miss overlaps with
+                // handling this item instead of stalling the next one.
+                if let Some(t) = self.s.queue.peek().and_then(|i| i.what.task()) {
+                    self.engine.prefetch_task(t);
+                    self.s.acc.prefetch(t);
+                }
                 self.dispatch(at, item.what);
             } else {
                 self.apply(at, Command::Tick);
@@ -354,7 +372,7 @@ impl Sim {
 
     /// Launches one run of a job, and schedules its next one.
     fn launch(&mut self, at: SimTime, job: u32) {
-        let sc = self.setup.scenario.clone();
+        let sc = Arc::clone(&self.scenario);
         let spec = &sc.jobs[job as usize];
         let run = self.s.jobs[job as usize].runs;
         self.s.jobs[job as usize].runs += 1;
@@ -511,7 +529,7 @@ impl Sim {
             js.outcomes.resize(run as usize + 1, None);
         }
         js.outcomes[run as usize] = Some(!failed);
-        let sc = self.setup.scenario.clone();
+        let sc = Arc::clone(&self.scenario);
         for &child in &self.children[job as usize].clone() {
             loop {
                 let next = self.s.jobs[child as usize].runs;
@@ -567,6 +585,7 @@ impl Sim {
             s: snapshot.state,
             out: Output::default(),
             observer: None,
+            scenario: Arc::new(Scenario::clone(&setup.scenario)),
             setup,
         }
     }
