@@ -269,14 +269,9 @@ mod tests {
 
     fn container(name: &str, cpu: u32, mem: Option<u32>, res: Option<u32>) -> ContainerDefinition {
         ContainerDefinition {
-            name: name.into(),
-            image: "nginx:1.25".into(),
             cpu_units: cpu,
             memory_mib: mem,
             memory_reservation_mib: res,
-            essential: true,
-            command: None,
-            entry_point: None,
             environment: vec![("A".into(), "1".into())],
             port_mappings: vec![PortMapping {
                 container_port: 80,
@@ -284,27 +279,13 @@ mod tests {
                 protocol: Protocol::Tcp,
                 name: None,
             }],
-            health_check: Some(HealthCheck {
-                command: vec!["CMD-SHELL".into(), "curl -f localhost".into()],
-                interval_s: 30,
-                timeout_s: 5,
-                retries: 3,
-                start_period_s: 0,
-            }),
-            depends_on: vec![],
-            start_timeout_s: None,
+            health_check: Some(HealthCheck::new(vec![
+                "CMD-SHELL".into(),
+                "curl -f localhost".into(),
+            ])),
             stop_timeout_s: Some(10),
-            links: vec![],
             docker_labels: BTreeMap::from([("team".into(), "a".into())]),
-            user: None,
-            working_directory: None,
-            privileged: false,
-            readonly_root_filesystem: false,
-            gpu_count: 0,
-            ulimits: vec![],
-            mount_points: vec![],
-            volumes_from: vec![],
-            log_driver: None,
+            ..ContainerDefinition::new(name, "nginx:1.25")
         }
     }
 

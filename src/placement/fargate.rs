@@ -229,31 +229,10 @@ mod tests {
 
     fn container(name: &str, cpu: u32, mem: Option<u32>, res: Option<u32>) -> ContainerDefinition {
         ContainerDefinition {
-            name: name.into(),
-            image: "nginx".into(),
             cpu_units: cpu,
             memory_mib: mem,
             memory_reservation_mib: res,
-            essential: true,
-            command: None,
-            entry_point: None,
-            environment: vec![],
-            port_mappings: vec![],
-            health_check: None,
-            depends_on: vec![],
-            start_timeout_s: None,
-            stop_timeout_s: None,
-            links: vec![],
-            docker_labels: Default::default(),
-            user: None,
-            working_directory: None,
-            privileged: false,
-            readonly_root_filesystem: false,
-            gpu_count: 0,
-            ulimits: vec![],
-            mount_points: vec![],
-            volumes_from: vec![],
-            log_driver: None,
+            ..ContainerDefinition::new(name, "nginx")
         }
     }
 

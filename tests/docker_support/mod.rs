@@ -118,31 +118,11 @@ pub mod model {
 
     pub fn container(name: &str, image: &str, command: &[&str]) -> ContainerDefinition {
         ContainerDefinition {
-            name: name.into(),
-            image: image.into(),
             cpu_units: 128,
-            memory_mib: None,
             memory_reservation_mib: Some(64),
-            essential: true,
             command: (!command.is_empty()).then(|| command.iter().map(|s| s.to_string()).collect()),
-            entry_point: None,
-            environment: vec![],
-            port_mappings: vec![],
-            health_check: None,
-            depends_on: vec![],
-            start_timeout_s: None,
             stop_timeout_s: Some(2),
-            links: vec![],
-            docker_labels: BTreeMap::new(),
-            user: None,
-            working_directory: None,
-            privileged: false,
-            readonly_root_filesystem: false,
-            gpu_count: 0,
-            ulimits: vec![],
-            mount_points: vec![],
-            volumes_from: vec![],
-            log_driver: None,
+            ..ContainerDefinition::new(name, image)
         }
     }
 
