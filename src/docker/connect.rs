@@ -12,8 +12,8 @@
 //! certificate lazily during the handshake and silently sends none when it is missing, which the
 //! engine then reports as a bare "bad certificate".
 //!
-//! `ssh://` needs bollard's `ssh` feature (openssh, which drives the `ssh` binary); berth is
-//! built without it, so that endpoint gets an error that says so and how to forward the socket.
+//! `ssh://USER@HOST` goes through bollard's `ssh` feature: the `ssh` binary, and
+//! `docker system dial-stdio` on the remote host, as with the `docker` CLI.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -125,10 +125,7 @@ pub fn client_for(endpoint: &str) -> Result<Docker, ConnectError> {
             ConnectError::Unreachable { endpoint: endpoint.into(), cause: e.to_string() }
         })
     } else if endpoint.starts_with("ssh://") {
-        Err(unsupported(
-            "ssh:// needs bollard's `ssh` feature, which this berth was built without; \
-             forward the remote socket instead: `ssh -NL /tmp/remote.sock:/var/run/docker.sock HOST` and use unix:///tmp/remote.sock",
-        ))
+        client_with_ssh(endpoint)
     } else if endpoint.starts_with('/') {
         client_for(&format!("unix://{endpoint}"))
     } else {
@@ -136,6 +133,34 @@ pub fn client_for(endpoint: &str) -> Result<Docker, ConnectError> {
             "expected unix:///path, tcp://HOST:PORT, http://HOST:PORT, https://HOST:PORT or ssh://USER@HOST",
         ))
     }
+}
+
+/// Builds an SSH client for `ssh://USER@HOST` without talking to it yet.
+///
+/// bollard runs the `ssh` binary (through the `openssh` crate) and, on the remote host,
+/// `docker system dial-stdio`, as the `docker` CLI does: the remote user needs the `docker` CLI
+/// and access to the engine there. Authentication is ssh's own (agent, `~/.ssh/config`, default
+/// identities); `BERTH_SSH_KEY` names an identity file instead. A port cannot be given in the
+/// endpoint (bollard passes only `USER@HOST` to ssh): set it with a `Host` entry in
+/// `~/.ssh/config`.
+pub fn client_with_ssh(endpoint: &str) -> Result<Docker, ConnectError> {
+    let rest = &endpoint["ssh://".len()..];
+    let host = rest.rsplit('@').next().unwrap_or_default();
+    if host.is_empty() || host.contains('/') {
+        return Err(ConnectError::Unsupported {
+            endpoint: endpoint.into(),
+            why: "expected ssh://USER@HOST (no path)".into(),
+        });
+    }
+    if host.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+        return Err(ConnectError::Unsupported {
+            endpoint: endpoint.into(),
+            why: "a port in an ssh:// endpoint is not passed on to ssh; give the host a `Port` in ~/.ssh/config and leave it out here".into(),
+        });
+    }
+    let key = std::env::var("BERTH_SSH_KEY").ok().filter(|k| !k.is_empty());
+    Docker::connect_with_ssh(endpoint, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION, key)
+        .map_err(|e| ConnectError::Unreachable { endpoint: endpoint.into(), cause: e.to_string() })
 }
 
 /// Builds a TLS client for `endpoint` (`tcp://` or `https://`) with `files`, without talking to
@@ -232,8 +257,9 @@ mod tests {
     fn schemes() {
         assert!(client_for("unix:///var/run/docker.sock").is_ok());
         assert!(client_for("/var/run/docker.sock").is_ok());
-        let e = client_for("ssh://me@box").unwrap_err().to_string();
-        assert!(e.contains("ssh://me@box") && e.contains("ssh -NL"), "{e}");
+        assert!(client_for("ssh://me@box").is_ok());
+        let e = client_for("ssh://me@box:2222").unwrap_err().to_string();
+        assert!(e.contains("ssh://me@box:2222") && e.contains("~/.ssh/config"), "{e}");
         let e = client_for("ftp://x").unwrap_err().to_string();
         assert!(e.contains("ftp://x") && e.contains("unix:///path"), "{e}");
     }
