@@ -4,8 +4,6 @@
 
 mod docker_support;
 
-use std::path::PathBuf;
-use std::process::{Child, Command as Proc, Stdio};
 use std::time::Duration;
 
 use berth::docker::image::{self, WORKLOAD_IMAGE};
@@ -20,72 +18,13 @@ use docker_support::model::*;
 use docker_support::*;
 use tokio::sync::watch;
 
-/// A private dockerd, stopped and its directory removed on drop.
-struct SecondDaemon {
-    child: Child,
-    dir: PathBuf,
-    endpoint: String,
-}
-
-impl SecondDaemon {
-    fn start() -> Result<SecondDaemon, String> {
-        let dir = PathBuf::from(format!("/tmp/berth-test-dockerd-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        // An empty config file: the system's /etc/docker/daemon.json may set data-root and the
-        // storage driver, which would clash with our flags.
-        std::fs::write(dir.join("daemon.json"), "{}").map_err(|e| e.to_string())?;
-        let sock = dir.join("docker.sock");
-        let log = std::fs::File::create(dir.join("dockerd.log")).map_err(|e| e.to_string())?;
-        let child = Proc::new("dockerd")
-            .arg("--config-file")
-            .arg(dir.join("daemon.json"))
-            .arg("--data-root")
-            .arg(dir.join("data"))
-            .arg("--exec-root")
-            .arg(dir.join("exec"))
-            .arg("--pidfile")
-            .arg(dir.join("dockerd.pid"))
-            .arg("-H")
-            .arg(format!("unix://{}", sock.display()))
-            .args(["--bridge", "none", "--iptables=false", "--storage-driver", "vfs"])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start dockerd: {e}"))?;
-        Ok(SecondDaemon { child, endpoint: format!("unix://{}", sock.display()), dir })
-    }
-}
-
-impl Drop for SecondDaemon {
-    fn drop(&mut self) {
-        // SIGTERM lets dockerd stop its containers and unmount; then wait for it.
-        let _ = Proc::new("kill").arg(self.child.id().to_string()).status();
-        for _ in 0..100 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 #[tokio::test]
 async fn second_engine_runs_its_hosts_tasks() {
     let Some(c) = docker_or_skip("second_engine_runs_its_hosts_tasks").await else { return };
-    let daemon = match SecondDaemon::start() {
-        Ok(d) => d,
-        Err(e) if !require_docker() => {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n!!!!! SKIPPING second_engine_runs_its_hosts_tasks: {e} !!!!!\n"
-            );
-            return;
-        }
-        Err(e) => panic!("{e}"),
+    let Some(daemon) =
+        dockerd::PrivateDaemon::start_or_skip("second_engine_runs_its_hosts_tasks", "engines", &[])
+    else {
+        return;
     };
     let mut second = None;
     for _ in 0..100 {

@@ -4,7 +4,10 @@
 //!   engine fails the test instead.
 //! - [`RunGuard`]: a unique run id whose labelled containers and networks are removed when the
 //!   guard drops, also when the test panics.
+//! - [`dockerd::PrivateDaemon`]: a second dockerd on its own socket and data directory.
 #![allow(dead_code)]
+
+pub mod dockerd;
 
 use berth::docker::{cleanup, image, DockerClient};
 
