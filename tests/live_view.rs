@@ -115,20 +115,30 @@ fn quitting_the_view_of_a_real_run_cleans_up() {
         return;
     }
     let name = format!("berth-run-live-{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("run.html");
     let cmd = format!(
-        "cd {} && BERTH_WORKLOAD_BIN={} {} run scenarios/web-and-batch.toml --time-scale 600 --duration 6h --watch; echo BERTH-EXIT=$?; sleep 60",
+        "cd {} && BERTH_WORKLOAD_BIN={} {} run scenarios/web-and-batch.toml --time-scale 600 --duration 6h --watch --html {}; echo BERTH-EXIT=$?; sleep 60",
         env!("CARGO_MANIFEST_DIR"),
         env!("CARGO_BIN_EXE_berth-workload"),
-        env!("CARGO_BIN_EXE_berth")
+        env!("CARGO_BIN_EXE_berth"),
+        html.display()
     );
     let _guard = start_session(&name, &cmd);
     wait_for(&name, "ECS hosts: 2", Duration::from_secs(60));
     // Wait until real containers run, then quit.
     wait_for(&name, "RUNNING", Duration::from_secs(60));
     assert!(labelled_objects() > 0, "no labelled containers while the run is live");
+    // Let the sampler (1 Hz) measure the running containers a few times.
+    sleep(Duration::from_secs(3));
     tmux(&["send-keys", "-t", &name, "q"]);
     let after = wait_for(&name, "BERTH-EXIT=", Duration::from_secs(90));
     assert!(after.contains("BERTH-EXIT=130"), "a stopped run exits 130:\n{after}");
     assert!(after.contains("Measured (real containers"), "no report after the view:\n{after}");
     assert_eq!(labelled_objects(), 0, "labelled containers or networks left behind");
+    // The HTML report of a real run shows measured use next to what was reserved.
+    let page = std::fs::read_to_string(&html).expect("--html wrote the report");
+    assert!(page.contains("data-chart=\"utilisation\""), "no reserved utilisation chart");
+    assert!(page.contains("data-chart=\"utilisation-used\""), "no measured utilisation chart");
+    assert!(page.contains("Measured: reserved against used"), "no measured table");
 }

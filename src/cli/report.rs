@@ -54,8 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             crate::report::SCHEMA
         );
     }
-    let measured = crate::html::report::measured_tables(&value);
-    std::fs::write(&args.html, crate::html::report::render_with(&report, measured))
+    std::fs::write(&args.html, crate::html::report::render_with(&report, Some(&value)))
         .with_context(|| format!("cannot write {}", args.html.display()))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -391,8 +391,7 @@ async fn run_async(
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(path) = &args.html {
-        let measured = crate::html::report::measured_tables(&v);
-        std::fs::write(path, crate::html::report::render_with(&report, measured))
+        std::fs::write(path, crate::html::report::render_with(&report, Some(&v)))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     // Printed by the caller, after the live view (if any) has given the terminal back.
@@ -658,6 +657,7 @@ fn measured(r: &RunResult, cluster: &Cluster) -> serde_json::Value {
                 "memory_mib": spec.memory_mib,
                 "peak_vcpu": round3(*cpu),
                 "peak_memory_mib": round3(*mem as f64 / 1048576.0),
+                "used_share": used_share(&r.peaks, *h, spec),
             }))
         })
         .collect();
@@ -688,6 +688,32 @@ fn reserved(d: &TaskDefinition) -> (u32, u32) {
 
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
+}
+
+/// The host's measured use over scenario time, per report time bucket: the larger of its CPU
+/// share and its memory share, averaged over the bucket's sampling rounds (empty when the run
+/// kept no series).
+fn used_share(
+    p: &runtime::Peaks,
+    host: crate::placement::HostId,
+    spec: &crate::cluster::HostSpec,
+) -> serde_json::Value {
+    let Some(series) = p.used.get(&host) else { return json!([]) };
+    let vcpu = f64::from(spec.vcpu.max(1));
+    let mem = f64::from(spec.memory_mib.max(1)) * 1048576.0;
+    let shares: Vec<f64> =
+        series
+            .iter()
+            .zip(&p.rounds_per_bucket)
+            .map(|((c, m), n)| {
+                if *n == 0 {
+                    0.0
+                } else {
+                    round3((c / *n as f64 / vcpu).max(m / *n as f64 / mem))
+                }
+            })
+            .collect();
+    json!(shares)
 }
 
 fn measured_text(mode: Mode, m: &serde_json::Value) -> String {

@@ -147,6 +147,13 @@ pub struct Peaks {
     pub per_host: BTreeMap<HostId, (f64, u64)>,
     /// Sampling rounds that saw at least one running container.
     pub rounds: u64,
+    /// Use over scenario time, for the utilisation chart: per host, per time bucket (the
+    /// report's [`crate::report::series::BUCKETS`]), the sums of vCPU and memory bytes over
+    /// the bucket's rounds; averages are `sum / rounds_per_bucket`.
+    pub used: BTreeMap<HostId, Vec<(f64, f64)>>,
+    pub rounds_per_bucket: Vec<u32>,
+    /// Scenario milliseconds per bucket (0: no series kept, the run has no end).
+    pub bucket_ms: u64,
 }
 
 /// What a run produced.
@@ -297,7 +304,13 @@ pub async fn run(
         events: Vec::new(),
         errors: Vec::new(),
         measured: BTreeMap::new(),
-        peaks: Peaks::default(),
+        peaks: Peaks {
+            bucket_ms: cfg
+                .until
+                .map(|u| u.0.div_ceil(crate::report::series::BUCKETS as u64).max(1))
+                .unwrap_or(0),
+            ..Peaks::default()
+        },
         hosts: HashMap::new(),
         inflight: 0,
         last: SimTime::ZERO,
@@ -572,6 +585,7 @@ impl Loop {
     /// are not readable, at most one call in flight per container).
     fn sample(&mut self) {
         let at = self.clock.start.elapsed().as_secs_f64();
+        let now = self.now();
         let mut round: Vec<(TaskId, f64, u64)> = Vec::new();
         for (key, l) in self.live.iter_mut().filter(|(_, l)| l.running) {
             match &l.probe {
@@ -620,10 +634,21 @@ impl Loop {
                 e.1 += m;
             }
         }
+        let buckets = crate::report::series::BUCKETS;
+        let bucket = (p.bucket_ms > 0).then(|| ((now.0 / p.bucket_ms) as usize).min(buckets - 1));
+        if let Some(b) = bucket {
+            p.rounds_per_bucket.resize(buckets, 0);
+            p.rounds_per_bucket[b] += 1;
+        }
         for (h, (c, m)) in per_host {
             let e = p.per_host.entry(h).or_default();
             e.0 = e.0.max(c);
             e.1 = e.1.max(m);
+            if let Some(b) = bucket {
+                let series = p.used.entry(h).or_insert_with(|| vec![(0.0, 0.0); buckets]);
+                series[b].0 += c;
+                series[b].1 += m as f64;
+            }
         }
     }
 

@@ -381,13 +381,46 @@ pub fn measured_tables(run: &serde_json::Value) -> Vec<Table> {
     out
 }
 
-/// The whole page. The break-even chart is drawn when the report carries one.
-pub fn render(r: &Report) -> String {
-    render_with(r, Vec::new())
+/// For real runs: each ECS host's *used* share over time, next to the reserved share.
+fn measured_utilisation(run: &serde_json::Value, end_s: f64) -> Option<String> {
+    let hosts = run.get("measured")?.get("ecs")?.get("hosts")?.as_array()?;
+    let rows: Vec<(String, Vec<f64>)> = hosts
+        .iter()
+        .filter_map(|h| {
+            let cells: Vec<f64> =
+                h.get("used_share")?.as_array()?.iter().filter_map(|v| v.as_f64()).collect();
+            let name = format!(
+                "{} ({})",
+                h["host"].as_str().unwrap_or(""),
+                h["instance_type"].as_str().unwrap_or("")
+            );
+            (!cells.is_empty()).then(|| (short_lane(&name), cells))
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    Some(svg::heat_map(&HeatMap {
+        id: "utilisation-used".into(),
+        title: "Used share of each ECS host, measured (the larger of CPU and memory)".into(),
+        x_label: "scenario time (darker = busier; compare with the reserved share above)".into(),
+        rows,
+        start: 0.0,
+        end: end_s,
+        colour: svg::colour(2).into(),
+        note: None,
+    }))
 }
 
-/// The page with extra tables after the report's own (e.g. [`measured_tables`]).
-pub fn render_with(r: &Report, extra: Vec<Table>) -> String {
+/// The whole page. The break-even chart is drawn when the report carries one.
+pub fn render(r: &Report) -> String {
+    render_with(r, None)
+}
+
+/// The page of a real run: `run` is the JSON `berth run` writes (the report plus `measured`),
+/// whose measured use adds a chart and tables.
+pub fn render_with(r: &Report, run: Option<&serde_json::Value>) -> String {
+    let extra = run.map(measured_tables).unwrap_or_default();
     let breakeven = r.breakeven.as_ref();
     let end_s = r.scenario.duration_seconds as f64;
     let verdict = match &r.verdict {
@@ -416,7 +449,8 @@ pub fn render_with(r: &Report, extra: Vec<Table>) -> String {
         sections.push((format!("Timeline: {}", mode_name(m.mode)), timeline(m, end_s)));
     }
     if let Some(u) = r.modes.get(&Mode::Ecs).and_then(|m| utilisation(m, end_s)) {
-        sections.push(("Host utilisation".to_string(), u));
+        let used = run.and_then(|v| measured_utilisation(v, end_s)).unwrap_or_default();
+        sections.push(("Host utilisation".to_string(), u + &used));
     }
     sections.push(("Cost breakdown".to_string(), breakdown(r)));
     if let Some(b) = breakeven {
