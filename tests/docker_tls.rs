@@ -209,13 +209,28 @@ async fn tls_engine_runs_a_task_and_a_wrong_ca_is_refused() {
     assert_eq!(tasks[0].1, TaskStatus::Stopped, "{tasks:?}; errors {:?}", r.errors);
     assert_eq!(tasks[0].3, Some(3), "{tasks:?}; errors {:?}", r.errors);
     // The container ran in the private engine: its events are there, not on the system one.
-    let on_private = Proc::new("docker")
-        .args(["-H", &daemon.endpoint, "events", "--since", "5m", "--until", "0s"])
-        .args(["--filter", &format!("label={}={}", labels::RUN, guard.run)])
-        .args(["--filter", "event=start", "--format", "{{.Actor.Attributes.name}}"])
-        .output()
-        .unwrap();
-    let started = String::from_utf8_lossy(&on_private.stdout).to_string();
+    // (The docker CLI must not inherit the TLS settings meant for berth: this asks the same
+    // daemon over its plain unix socket. Events can lag a moment behind, hence the retries.)
+    let events = || {
+        let out = Proc::new("docker")
+            .env_remove("DOCKER_TLS_VERIFY")
+            .env_remove("DOCKER_CERT_PATH")
+            .env_remove("DOCKER_HOST")
+            .args(["-H", &daemon.endpoint, "events", "--since", "5m", "--until", "1s"])
+            .args(["--filter", &format!("label={}={}", labels::RUN, guard.run)])
+            .args(["--filter", "event=start", "--format", "{{.Actor.Attributes.name}}"])
+            .output()
+            .unwrap();
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    };
+    let mut started = events();
+    for _ in 0..10 {
+        if started.contains("ecs-secure-1-app-") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        started = events();
+    }
     assert!(started.contains("ecs-secure-1-app-"), "no start event on the TLS engine: {started:?}");
     for e in [&c, &tls] {
         let left = cleanup::find(e, Some(&guard.run), false).await.unwrap();
