@@ -14,14 +14,10 @@ use std::process::{Child, Command as Proc, Stdio};
 use std::time::Duration;
 
 use berth::docker::image::{self, WORKLOAD_IMAGE};
-use berth::docker::runtime::{self, Engines, RuntimeConfig, Script};
-use berth::docker::script::StaticScript;
-use berth::engine::{Command, Engine, Mode, RunTask, TaskStatus};
-use berth::taskdef::model::NetworkMode;
-use berth::time::SimTime;
+use berth::docker::runtime::Engines;
+use berth::engine::TaskStatus;
 use docker_support::model::*;
 use docker_support::*;
-use tokio::sync::watch;
 
 const SSH_HOST: &str = "127.0.0.2";
 
@@ -123,25 +119,7 @@ async fn ssh_engine_runs_a_task() {
     assert!(remote.image_present(WORKLOAD_IMAGE).await.unwrap());
 
     let guard = RunGuard::new(&c, "ssh");
-    let td = taskdef(
-        "viassh",
-        NetworkMode::Bridge,
-        vec![container("app", WORKLOAD_IMAGE, &["exit", "4"])],
-    );
-    let script: Script = vec![
-        (SimTime::ZERO, Command::RegisterTaskDefinition(Box::new(td))),
-        (SimTime::ZERO, Command::RunTask(RunTask::new("viassh", 1))),
-    ];
-    let cfg = RuntimeConfig::new(guard.run.clone(), 10.0);
-    let (_tx, rx) = watch::channel(false);
-    let engine = Engine::new(cluster.clone(), Mode::Ecs, 3);
-    let r = tokio::time::timeout(
-        Duration::from_secs(90),
-        runtime::run(engine, &mut StaticScript::new(script), engines, cfg, rx, |_, _| {}),
-    )
-    .await
-    .expect("the run over ssh took more than 90 s")
-    .unwrap();
+    let r = run_exiting_task(cluster.clone(), engines, &guard.run, "viassh", 4).await;
     let tasks: Vec<_> = r
         .engine
         .tasks()

@@ -12,16 +12,12 @@ use std::time::Duration;
 
 use berth::docker::connect::{ConnectError, TlsFiles};
 use berth::docker::image::{self, WORKLOAD_IMAGE};
-use berth::docker::runtime::{self, Engines, RuntimeConfig, Script};
-use berth::docker::script::StaticScript;
+use berth::docker::runtime::Engines;
 use berth::docker::{cleanup, labels};
-use berth::engine::{Command, Engine, Mode, RunTask, TaskStatus};
-use berth::taskdef::model::NetworkMode;
-use berth::time::SimTime;
+use berth::engine::TaskStatus;
 use docker_support::dockerd::PrivateDaemon;
 use docker_support::model::*;
 use docker_support::*;
-use tokio::sync::watch;
 
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Proc::new("openssl").args(args).current_dir(dir).output().expect("run openssl");
@@ -180,25 +176,7 @@ async fn tls_engine_runs_a_task_and_a_wrong_ca_is_refused() {
     assert!(plain.image_present(WORKLOAD_IMAGE).await.unwrap());
 
     let guard = RunGuard::new(&tls, "tls");
-    let td = taskdef(
-        "secure",
-        NetworkMode::Bridge,
-        vec![container("app", WORKLOAD_IMAGE, &["exit", "3"])],
-    );
-    let script: Script = vec![
-        (SimTime::ZERO, Command::RegisterTaskDefinition(Box::new(td))),
-        (SimTime::ZERO, Command::RunTask(RunTask::new("secure", 1))),
-    ];
-    let cfg = RuntimeConfig::new(guard.run.clone(), 10.0);
-    let (_tx, rx) = watch::channel(false);
-    let engine = Engine::new(cluster.clone(), Mode::Ecs, 3);
-    let r = tokio::time::timeout(
-        Duration::from_secs(90),
-        runtime::run(engine, &mut StaticScript::new(script), engines, cfg, rx, |_, _| {}),
-    )
-    .await
-    .expect("the run over TLS took more than 90 s")
-    .unwrap();
+    let r = run_exiting_task(cluster.clone(), engines, &guard.run, "secure", 3).await;
     let tasks: Vec<_> = r
         .engine
         .tasks()

@@ -108,6 +108,41 @@ impl Drop for ForeignGuard {
     }
 }
 
+/// Runs one task of `family`, whose only container exits with `code`, on `engines` in ECS mode
+/// (a static script, time scale 10, at most 90 s): the engine-endpoint tests (TLS, ssh) need
+/// exactly this to show that work really ran on the remote engine.
+pub async fn run_exiting_task(
+    cluster: std::sync::Arc<berth::cluster::Cluster>,
+    engines: berth::docker::runtime::Engines,
+    run: &str,
+    family: &str,
+    code: i32,
+) -> berth::docker::runtime::RunResult {
+    use berth::docker::runtime::{self, RuntimeConfig, Script};
+    use berth::docker::script::StaticScript;
+    use berth::engine::{Command, Engine, Mode, RunTask};
+    use berth::time::SimTime;
+    let td = model::taskdef(
+        family,
+        berth::taskdef::model::NetworkMode::Bridge,
+        vec![model::container("app", image::WORKLOAD_IMAGE, &["exit", &code.to_string()])],
+    );
+    let script: Script = vec![
+        (SimTime::ZERO, Command::RegisterTaskDefinition(Box::new(td))),
+        (SimTime::ZERO, Command::RunTask(RunTask::new(family, 1))),
+    ];
+    let cfg = RuntimeConfig::new(run.to_string(), 10.0);
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let engine = Engine::new(cluster, Mode::Ecs, 3);
+    tokio::time::timeout(
+        std::time::Duration::from_secs(90),
+        runtime::run(engine, &mut StaticScript::new(script), engines, cfg, rx, |_, _| {}),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("the run of {family} took more than 90 s"))
+    .unwrap()
+}
+
 pub mod model {
     //! Small builders for clusters and task definitions (the file parsers are other modules').
     use std::collections::BTreeMap;
