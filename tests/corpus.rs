@@ -1,29 +1,18 @@
-//! Every real task definition in `shared/corpus/task-defs/` gets a verdict, and the verdicts are
+//! Every real task definition in `tests/data/task-defs/` gets a verdict, and the verdicts are
 //! the ones recorded in `docs/task-definitions.md` (the table between the
 //! `corpus-verdicts` markers), so the documentation and the behaviour cannot drift apart.
 //!
-//! The shared folder is found through `BERTH_SHARED`, else `<crate>/../shared` (CI: a clean
-//! clone with `shared/` beside it), else `<crate>/../../shared` (a worktree one level deeper).
-//! Missing data is a failure, not a skip: this test exists to look at it.
+//! The files live in the repository (their origins and licences in `SOURCES.md` beside them), so
+//! this runs on a fresh clone with nothing beside it. Nothing here reads outside the crate.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use berth::diag::Severity;
 
-fn shared_dir() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates: Vec<PathBuf> = std::env::var_os("BERTH_SHARED")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([root.join("../shared"), root.join("../../shared")])
-        .collect();
-    candidates.iter().find(|p| p.join("corpus/task-defs").is_dir()).cloned().unwrap_or_else(|| {
-        panic!(
-            "the shared corpus is missing: looked for corpus/task-defs under {candidates:?}; \
-                 set BERTH_SHARED to the shared/ folder"
-        )
-    })
+/// The corpus folder inside this repository.
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/task-defs")
 }
 
 #[derive(Debug)]
@@ -89,7 +78,7 @@ fn corpus_files(dir: &Path) -> Vec<String> {
 
 #[test]
 fn every_corpus_file_has_its_recorded_verdict() {
-    let dir = shared_dir().join("corpus/task-defs");
+    let dir = corpus_dir();
     let expected = expected_verdicts();
     let files = corpus_files(&dir);
     assert!(files.len() >= 40, "expected the whole corpus, found {} files", files.len());
@@ -142,7 +131,7 @@ fn every_corpus_file_has_its_recorded_verdict() {
 
 #[test]
 fn invalid_json_files_are_rejected_with_line_and_column() {
-    let dir = shared_dir().join("corpus/task-defs/invalid");
+    let dir = corpus_dir().join("invalid");
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let err = berth::taskdef::load(&path).expect_err("not JSON");
@@ -154,7 +143,7 @@ fn invalid_json_files_are_rejected_with_line_and_column() {
 
 #[test]
 fn accepted_corpus_files_survive_every_derivation() {
-    let dir = shared_dir().join("corpus/task-defs");
+    let dir = corpus_dir();
     for f in corpus_files(&dir) {
         let Ok((def, _)) = berth::taskdef::load(&dir.join(&f)) else { continue };
         let order = berth::taskdef::derive::start_order(&def).expect("validated: no cycles");
@@ -176,4 +165,20 @@ fn accepted_corpus_files_survive_every_derivation() {
         assert_eq!(again.cpu_units, def.cpu_units, "{f}");
         assert_eq!(again.memory_mib, def.memory_mib, "{f}");
     }
+}
+
+#[test]
+fn every_corpus_file_has_its_origin_in_sources_md() {
+    let dir = corpus_dir();
+    let sources = std::fs::read_to_string(dir.join("SOURCES.md")).expect("SOURCES.md");
+    let missing: Vec<String> = corpus_files(&dir)
+        .into_iter()
+        .filter(|f| {
+            !sources.lines().any(|l| {
+                l.starts_with(&format!("| `{f}` |"))
+                    && (l.contains("| MIT |") || l.contains("| MIT-0 |") || l.contains("| Apache-2.0 |"))
+            })
+        })
+        .collect();
+    assert!(missing.is_empty(), "no origin or licence row in SOURCES.md for {missing:?}");
 }

@@ -19,29 +19,21 @@ const SEEDS: &[&str] = &[
        "tags": [{"key": "k", "value": "v"}]}"#,
 ];
 
-/// The real task definitions of the shared corpus, when it is there (see tests/corpus.rs), else
-/// none; the local seeds above always take part.
+/// The real task definitions of `tests/data/task-defs/` (see tests/corpus.rs); the local seeds
+/// above take part too. The corpus is part of the repository, so a missing folder is a failure.
 fn corpus_seeds() -> &'static [String] {
     static SEEDS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     SEEDS.get_or_init(|| {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let dirs = std::env::var_os("BERTH_SHARED")
-            .map(std::path::PathBuf::from)
-            .into_iter()
-            .chain([root.join("../shared"), root.join("../../shared")])
-            .map(|p| p.join("corpus/task-defs"));
-        for dir in dirs {
-            if let Ok(entries) = std::fs::read_dir(&dir) {
-                let mut v: Vec<String> = entries
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.extension().is_some_and(|e| e == "json"))
-                    .filter_map(|p| std::fs::read_to_string(p).ok())
-                    .collect();
-                v.sort();
-                return v;
-            }
-        }
-        Vec::new()
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/task-defs");
+        let mut v: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .map(|p| std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+            .collect();
+        v.sort();
+        assert!(v.len() >= 30, "expected the corpus in {}, found {} files", dir.display(), v.len());
+        v
     })
 }
 
