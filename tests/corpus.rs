@@ -176,7 +176,9 @@ fn every_corpus_file_has_its_origin_in_sources_md() {
         .filter(|f| {
             !sources.lines().any(|l| {
                 l.starts_with(&format!("| `{f}` |"))
-                    && (l.contains("| MIT |") || l.contains("| MIT-0 |") || l.contains("| Apache-2.0 |"))
+                    && (l.contains("| MIT |")
+                        || l.contains("| MIT-0 |")
+                        || l.contains("| Apache-2.0 |"))
             })
         })
         .collect();

@@ -134,17 +134,39 @@ fn unreadable_file_and_usage_errors_exit_2() {
 
 #[test]
 fn warnings_do_not_fail_a_file() {
+    // A templated free string (the task role) is a warning: ECS would register it.
     let text = BAD
         .replace("\"memoryReservaton\"", "\"memoryReservation\"")
         .replace("\"3000\"", "3000")
-        .replace("berth/workload:latest", "${IMAGE}");
+        .replace("\"family\": \"web\",", "\"family\": \"web\", \"taskRoleArn\": \"${TASK_ROLE}\",");
     let (_d, f) = temp_file("templated.json", &text);
     let out = berth(&["validate", &f]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains(&format!("{f}:2:35: warning: taskRoleArn: ")), "{stdout}");
+    assert!(stdout.contains(", 1 warning\n"), "{stdout}");
+}
+
+#[test]
+fn templated_image_is_an_error_with_how_to_render_it() {
+    // ECS allows only letters, digits and - _ : . / @ # in an image, so an unexpanded template
+    // cannot be registered: exit 1, the image's position, ECS's words, and a hint.
+    let text = BAD
+        .replace("\"memoryReservaton\"", "\"memoryReservation\"")
+        .replace("\"3000\"", "3000")
+        .replace("berth/workload:latest", "${REGISTRY}/app:${TAG}");
+    let (_d, f) = temp_file("templated.json", &text);
+    let out = berth(&["validate", &f]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.contains(&format!("{f}:6:16: warning: containerDefinitions[0].image: ")),
+        stdout.contains(&format!(
+            "{f}:6:16: error: containerDefinitions[0].image: Container.image contains invalid \
+             characters.\n    hint: this looks like an unrendered template (a ${{VAR}} \
+             substitution); expand the variables first"
+        )),
         "{stdout}"
     );
-    assert!(stdout.contains(", 1 warning\n"), "{stdout}");
+    assert!(stdout.contains("envsubst < task-def.json > rendered.json"), "{stdout}");
+    assert!(stdout.contains(&format!("{f}: invalid: 1 error\n")), "{stdout}");
 }

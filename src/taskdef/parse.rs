@@ -114,12 +114,13 @@ pub fn parse_document(text: &str) -> Parsed {
             Diagnostic::error(
                 "",
                 idx.pos(""),
-                format!(
-                    "The task definition is {size} bytes as compact JSON; ECS accepts at most \
-                     {MAX_DEFINITION_BYTES} (64 KiB)."
-                ),
+                format!("Actual length: '{size}'. Max allowed length is '{MAX_DEFINITION_BYTES}' bytes."),
             )
-            .with_hint("move large values (environment, configuration files) to environmentFiles, secrets or the image"),
+            .with_hint(format!(
+                "berth measures the definition as compact JSON ({size} bytes; ECS allows 64 KiB); \
+                 move large values (environment, configuration files) to environmentFiles, \
+                 secrets or the image"
+            )),
         );
         return Parsed { definition: None, diagnostics: diags, index: idx };
     }
@@ -771,7 +772,11 @@ mod tests {
         };
         assert!(parse_str("t", &t(500)).is_ok(), "about 60 KB");
         let e = parse_str("t", &t(600)).unwrap_err();
-        assert!(e.diagnostics[0].message.contains("ECS accepts at most 65536 (64 KiB)"));
+        let d = &e.diagnostics[0];
+        // ECS's ClientException text, with berth's measurement in the hint.
+        assert!(d.message.starts_with("Actual length: '"), "{}", d.message);
+        assert!(d.message.ends_with("'. Max allowed length is '65536' bytes."), "{}", d.message);
+        assert!(d.hint.as_deref().unwrap().contains("compact JSON"));
     }
 
     #[test]

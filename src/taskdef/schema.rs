@@ -183,7 +183,8 @@ pub fn join(path: &str, key: &str) -> String {
 /// the validation rules, so the walk does not also warn about them.
 fn strict_format(path: &str) -> bool {
     matches!(path, "family" | "cpu" | "memory")
-        || (path.starts_with("containerDefinitions[") && path.ends_with("].name"))
+        || (path.starts_with("containerDefinitions[")
+            && (path.ends_with("].name") || path.ends_with("].image")))
 }
 
 /// Type-checks `node` against `ty`, recording every value in `idx` and pushing problems to
@@ -205,7 +206,8 @@ pub fn check(node: &Node, ty: &Ty, path: &str, idx: &mut Index, out: &mut Vec<Di
     let ok = match (ty, &node.kind) {
         (Ty::Str, Kind::String(s)) => {
             if !strict_format(path) {
-                if let Some(h) = template::hint(s) {
+                if let Some(h) = template::placeholder_at(path, s).map(|k| template::hint_for(k, s))
+                {
                     out.push(
                         Diagnostic::warning(path, pos(), format!("value {s:?} is not rendered"))
                             .with_hint(h),
@@ -517,11 +519,24 @@ mod tests {
 
     #[test]
     fn free_string_template_is_a_warning() {
-        let d =
-            run(r#"{"family": "f", "containerDefinitions": [{"name": "a", "image": "<IMAGE>"}]}"#);
+        let d = run(
+            r#"{"family": "f", "containerDefinitions": [{"name": "a", "image": "i", "environment": [{"name": "T", "value": "<TAG>"}]}]}"#,
+        );
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].severity, crate::diag::Severity::Warning);
-        assert_eq!(d[0].path, "containerDefinitions[0].image");
+        assert_eq!(d[0].path, "containerDefinitions[0].environment[0].value");
+        // The image is checked strictly by the validation rules (an error there), not warned.
+        let d =
+            run(r#"{"family": "f", "containerDefinitions": [{"name": "a", "image": "<IMAGE>"}]}"#);
+        assert!(d.is_empty(), "{d:?}");
+    }
+
+    #[test]
+    fn ordinary_command_text_is_not_a_template() {
+        let d = run(r#"{"family": "f", "containerDefinitions": [{"name": "a", "image": "i",
+                "command": ["sh", "-c", "echo '<h1>Hello</h1>' > /www/index.html; echo ${HOME}"],
+                "healthCheck": {"command": ["CMD-SHELL", "test -n \"${PORT}\""]}}]}"#);
+        assert!(d.is_empty(), "{d:?}");
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub fn validate(def: &TaskDefinition, idx: &Index) -> Vec<Diagnostic> {
     v.links_and_volumes();
     v.dependencies();
     v.task_level();
+    v.execution_role();
     if def.requires_fargate() {
         v.fargate();
     }
@@ -64,16 +65,80 @@ fn cpath(i: usize) -> String {
     format!("containerDefinitions[{i}]")
 }
 
-/// Up to 255 letters, digits, underscores and hyphens: ECS's rule for family and container names.
-fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 255
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+/// ECS's longest family, container name and image, in characters.
+pub const MAX_NAME_LEN: usize = 255;
+
+/// A name character ECS allows in family and container names: letters, digits, `_`, `-`.
+fn name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '-'
 }
+
+/// An image character ECS allows: letters, digits, `-`, `_`, `:`, `.`, `/`, `@`, `#`
+/// [API ContainerDefinition.image].
+fn image_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.' | '/' | '@' | '#')
+}
+
+/// What is wrong with a name or image, by ECS's rule.
+enum Shape {
+    Ok,
+    TooLong(usize),
+    /// The first character not allowed, and its position (1-based, in characters).
+    BadChar(char, usize),
+}
+
+fn shape_of(s: &str, allowed: fn(char) -> bool) -> Shape {
+    let len = s.chars().count();
+    if len > MAX_NAME_LEN {
+        return Shape::TooLong(len);
+    }
+    match s.chars().enumerate().find(|(_, c)| !allowed(*c)) {
+        Some((i, c)) => Shape::BadChar(c, i + 1),
+        None => Shape::Ok,
+    }
+}
+
+/// A character for a person: visible characters as themselves, the rest by name.
+fn show_char(c: char) -> String {
+    match c {
+        ' ' => "a space".into(),
+        '\t' => "a tab".into(),
+        c if c.is_control() => format!("U+{:04X}", c as u32),
+        c => format!("'{c}'"),
+    }
+}
+
+/// The hint for a name or image that breaks ECS's rule: a template hint when it looks like one
+/// (that is the likelier story), else the offending character and the rule.
+fn shape_hint(what: &str, value: &str, shape: &Shape, rule: &str) -> String {
+    if let Some(h) = template::hint(value) {
+        return h;
+    }
+    match shape {
+        Shape::TooLong(n) => format!("{what} is {n} characters long; {rule}"),
+        Shape::BadChar(c, at) => {
+            format!("{what} '{value}' has {} at character {at}; {rule}", show_char(*c))
+        }
+        Shape::Ok => rule.to_string(),
+    }
+}
+
+const NAME_RULE: &str = "up to 255 letters (uppercase and lowercase), numbers, underscores, and \
+                         hyphens are allowed";
+const IMAGE_RULE: &str = "up to 255 letters (uppercase and lowercase), numbers, hyphens, \
+                          underscores, colons, periods, forward slashes, at signs and number \
+                          signs are allowed, as in repository-url/image:tag or image@digest";
 
 impl Checker<'_> {
     fn err(&mut self, path: &str, message: impl Into<String>) -> &mut Diagnostic {
         self.out.push(Diagnostic::error(path, self.idx.pos(path), message));
+        self.out.last_mut().expect("just pushed")
+    }
+
+    /// An error about member `path` placed at its key (where a person looks for it), or at the
+    /// enclosing object when the member is absent or null.
+    fn err_at_key(&mut self, path: &str, message: impl Into<String>) -> &mut Diagnostic {
+        self.out.push(Diagnostic::error(path, self.idx.key_pos(path), message));
         self.out.last_mut().expect("just pushed")
     }
 
@@ -82,16 +147,21 @@ impl Checker<'_> {
         self.out.last_mut().expect("just pushed")
     }
 
+    /// Family: ECS's ClientException texts, the value and the offending character in the hint.
     fn family(&mut self) {
         let f = &self.def.family;
-        if !valid_name(f) {
-            let hint = template::hint(f).unwrap_or_else(|| {
-                "up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens \
-                 are allowed"
-                    .to_string()
-            });
-            self.err("family", format!("Invalid family name '{f}'.")).hint = Some(hint);
+        if f.is_empty() {
+            self.err("family", "Family should not be null or empty.");
+            return;
         }
+        let shape = shape_of(f, name_char);
+        let message = match shape {
+            Shape::Ok => return,
+            Shape::TooLong(_) => "Family should be 255 characters or less.",
+            Shape::BadChar(..) => "Family contains invalid characters.",
+        };
+        let hint = shape_hint("the family", f, &shape, NAME_RULE);
+        self.err("family", message).hint = Some(hint);
     }
 
     fn containers(&mut self) {
@@ -102,40 +172,27 @@ impl Checker<'_> {
         }
         if cs.len() > MAX_CONTAINERS {
             let p = cpath(MAX_CONTAINERS);
-            self.err(
-                &p,
-                format!(
-                    "Too many containers: {} (ECS allows at most {MAX_CONTAINERS} per task definition).",
-                    cs.len()
-                ),
-            );
+            self.err(&p, "Too many containers.").hint = Some(format!(
+                "ECS allows at most {MAX_CONTAINERS} containers per task definition; this one has {}",
+                cs.len()
+            ));
         }
         let mut seen: HashMap<&str, usize> = HashMap::new();
         for (i, c) in cs.iter().enumerate() {
             let p = cpath(i);
-            if c.name.is_empty() {
-                self.err(&p, "Container.name should not be null or empty.");
-            } else if !valid_name(&c.name) {
-                let hint = template::hint(&c.name).unwrap_or_else(|| {
-                    "up to 255 letters (uppercase and lowercase), numbers, underscores, and \
-                     hyphens are allowed"
-                        .to_string()
-                });
-                self.err(&format!("{p}.name"), format!("Invalid container name '{}'.", c.name))
-                    .hint = Some(hint);
-            } else if let Some(first) = seen.insert(&c.name, i) {
-                self.err(
-                    &format!("{p}.name"),
-                    format!(
-                        "Duplicate container name '{}': containerDefinitions[{first}] already uses it.",
-                        c.name
-                    ),
-                )
-                .hint = Some("container names must be unique within a task definition".into());
+            if self.container_name(&p, &c.name) {
+                if let Some(first) = seen.insert(&c.name, i) {
+                    self.err(
+                        &format!("{p}.name"),
+                        format!(
+                            "Duplicate container name '{}': containerDefinitions[{first}] already uses it.",
+                            c.name
+                        ),
+                    )
+                    .hint = Some("container names must be unique within a task definition".into());
+                }
             }
-            if c.image.trim().is_empty() {
-                self.err(&p, "Container.image should not be null or empty.");
-            }
+            self.image(&p, &c.image);
         }
         if !cs.iter().any(|c| c.essential) {
             self.err(
@@ -147,6 +204,44 @@ impl Checker<'_> {
                     .into(),
             );
         }
+    }
+
+    /// A container's name: set, ECS's characters and length. Returns whether it is valid.
+    fn container_name(&mut self, p: &str, name: &str) -> bool {
+        if name.is_empty() {
+            self.err_at_key(&format!("{p}.name"), "Container.name should not be null or empty.");
+            return false;
+        }
+        let shape = shape_of(name, name_char);
+        let message = match shape {
+            Shape::Ok => return true,
+            Shape::TooLong(_) => "Container.name should be 255 characters or less.",
+            Shape::BadChar(..) => "Container.name contains invalid characters.",
+        };
+        let hint = shape_hint("the name", name, &shape, NAME_RULE);
+        self.err(&format!("{p}.name"), message).hint = Some(hint);
+        false
+    }
+
+    /// A container's image: set, at most 255 of ECS's characters. An empty or missing image is
+    /// reported at the `image` key (or the container when there is none).
+    fn image(&mut self, p: &str, image: &str) {
+        let ip = format!("{p}.image");
+        if image.trim().is_empty() {
+            self.err_at_key(&ip, "Container.image should not be null or empty.").hint = Some(
+                "give the image to run, such as \"nginx:1.27\" or \"public.ecr.aws/x/y:tag\""
+                    .into(),
+            );
+            return;
+        }
+        let shape = shape_of(image, image_char);
+        let message = match shape {
+            Shape::Ok => return,
+            Shape::TooLong(_) => "Container.image should be 255 characters or less.",
+            Shape::BadChar(..) => "Container.image contains invalid characters.",
+        };
+        let hint = shape_hint("the image", image, &shape, IMAGE_RULE);
+        self.err(&ip, message).hint = Some(hint);
     }
 
     fn memory(&mut self) {
@@ -491,6 +586,44 @@ impl Checker<'_> {
         }
     }
 
+    /// Whether the definition names a task execution role (an empty string does not count).
+    fn has_execution_role(&self) -> bool {
+        self.def.execution_role_arn.as_deref().is_some_and(|r| !r.trim().is_empty())
+    }
+
+    /// Secrets (container or log configuration) and private registry credentials are fetched
+    /// with the task execution role, so ECS refuses them without one, on every launch type.
+    fn execution_role(&mut self) {
+        if self.has_execution_role() {
+            return;
+        }
+        const ROLE_HINT: &str = "ECS fetches them with the task execution role; add \
+            \"executionRoleArn\": \"arn:aws:iam::<account>:role/ecsTaskExecutionRole\" (a role \
+            with the AmazonECSTaskExecutionRolePolicy and read access to the secrets)";
+        for i in 0..self.def.containers.len() {
+            let p = cpath(i);
+            for field in [format!("{p}.secrets"), format!("{p}.logConfiguration.secretOptions")] {
+                if self.idx.len(&field) > 0 {
+                    self.err_at_key(
+                        &field,
+                        "When you are specifying container secrets, you must also specify a \
+                         value for 'executionRoleArn'.",
+                    )
+                    .hint = Some(ROLE_HINT.into());
+                }
+            }
+            let rc = format!("{p}.repositoryCredentials");
+            if self.idx.has(&format!("{rc}.credentialsParameter")) {
+                self.err_at_key(
+                    &rc,
+                    "Private repository authentication requires that the task definition specify \
+                     a value for executionRoleArn.",
+                )
+                .hint = Some(ROLE_HINT.into());
+            }
+        }
+    }
+
     fn fargate(&mut self) {
         let def = self.def;
         if def.network_mode != NetworkMode::Awsvpc {
@@ -552,8 +685,7 @@ impl Checker<'_> {
                 );
             }
         }
-        let needs_role = |s: &str| s.is_empty();
-        let no_role = def.execution_role_arn.as_deref().is_none_or(needs_role);
+        let no_role = !self.has_execution_role();
         for (i, c) in def.containers.iter().enumerate() {
             let p = cpath(i);
             let forbidden = [
@@ -800,24 +932,27 @@ mod tests {
     #[test]
     fn family_name() {
         assert!(errors(&td("", APP).replace("\"f\"", "\"web-1_a\"")).is_empty());
-        assert!(has(
-            &td("", APP).replace("\"f\"", "\"web app\""),
-            "Invalid family name 'web app'."
-        ));
-        assert!(has(
-            &td("", APP).replace("\"f\"", &format!("\"{}\"", "a".repeat(256))),
-            "Invalid family name"
-        ));
+        let e = parse_str("t", &td("", APP).replace("\"f\"", "\"web app\"")).unwrap_err();
+        let d = &e.diagnostics[0];
+        assert_eq!(d.message, "Family contains invalid characters.");
+        let hint = d.hint.as_deref().unwrap();
+        assert!(hint.contains("'web app' has a space at character 4"), "{hint}");
+        assert!(hint.contains("up to 255 letters"), "{hint}");
+        let long = td("", APP).replace("\"f\"", &format!("\"{}\"", "a".repeat(256)));
+        let e = parse_str("t", &long).unwrap_err();
+        assert_eq!(e.diagnostics[0].message, "Family should be 255 characters or less.");
+        assert!(e.diagnostics[0].hint.as_deref().unwrap().contains("256 characters long"));
+        assert!(has(&td("", APP).replace("\"f\"", "\"\""), "Family should not be null or empty."));
     }
 
     #[test]
     fn templated_names_are_errors_with_a_template_hint() {
         let e =
             parse_str("t", &td("", APP).replace("\"f\"", "\"svc-{{launchtype}}\"")).unwrap_err();
-        assert_eq!(e.diagnostics[0].message, "Invalid family name 'svc-{{launchtype}}'.");
+        assert_eq!(e.diagnostics[0].message, "Family contains invalid characters.");
         assert!(e.diagnostics[0].hint.as_deref().unwrap().contains("unrendered template"));
         let e = parse_str("t", &td("", &APP.replace("\"app\"", "\"${NAME}\""))).unwrap_err();
-        assert_eq!(e.diagnostics[0].message, "Invalid container name '${NAME}'.");
+        assert_eq!(e.diagnostics[0].message, "Container.name contains invalid characters.");
         assert!(e.diagnostics[0].hint.as_deref().unwrap().contains("${VAR}"));
     }
 
@@ -829,14 +964,21 @@ mod tests {
         assert!(errors(&td("", &ten.join(","))).is_empty());
         let eleven: Vec<String> =
             (0..11).map(|i| format!(r#"{{"name": "c{i}", "image": "i", "memory": 8}}"#)).collect();
-        assert!(has(&td("", &eleven.join(",")), "Too many containers: 11"));
+        let e = parse_str("t", &td("", &eleven.join(","))).unwrap_err();
+        assert_eq!(e.diagnostics[0].message, "Too many containers.");
+        assert!(e.diagnostics[0].hint.as_deref().unwrap().contains("at most 10"));
+        assert!(e.diagnostics[0].hint.as_deref().unwrap().contains("this one has 11"));
     }
 
     #[test]
     fn container_names_and_image() {
         let dup = format!("{APP},{APP}");
         assert!(has(&td("", &dup), "Duplicate container name 'app'"));
-        assert!(has(&td("", &APP.replace("\"app\"", "\"a b\"")), "Invalid container name 'a b'."));
+        let e = parse_str("t", &td("", &APP.replace("\"app\"", "\"a b\""))).unwrap_err();
+        assert_eq!(e.diagnostics[0].message, "Container.name contains invalid characters.");
+        assert!(e.diagnostics[0].hint.as_deref().unwrap().contains("'a b' has a space"));
+        let long = APP.replace("\"app\"", &format!("\"{}\"", "n".repeat(256)));
+        assert!(has(&td("", &long), "Container.name should be 255 characters or less."));
         assert!(has(
             &td("", &APP.replace("\"app\"", "\"\"")),
             "Container.name should not be null or empty."
@@ -845,6 +987,103 @@ mod tests {
             &td("", &APP.replace("berth/workload:latest", "")),
             "Container.image should not be null or empty."
         ));
+    }
+
+    /// The diagnostics of a file that must be rejected.
+    fn rejected(json: &str) -> Vec<Diagnostic> {
+        parse_str("t.json", json).unwrap_err().diagnostics
+    }
+
+    #[test]
+    fn image_follows_ecs_characters_and_length() {
+        for ok in [
+            "nginx",
+            "nginx:1.27",
+            "public.ecr.aws/nginx/nginx:latest",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:7587e255",
+            "127.0.0.1:51670/busybox:latest",
+            "alpine@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "registry.example.com/app#build-7",
+        ] {
+            let c = APP.replace("berth/workload:latest", ok);
+            assert!(errors(&td("", &c)).is_empty(), "{ok}");
+        }
+        let image = |img: &str| td("", &APP.replace("berth/workload:latest", img));
+        // CodeDeploy's placeholder, an envsubst template, a Go template: rejected, with a
+        // template hint that says how to render them.
+        for (img, how) in [
+            ("<IMAGE1_NAME>", "CodePipeline"),
+            ("${REGISTRY}/app:${TAG}", "envsubst"),
+            ("katsubushi/katsubushi:{{ env `TAG` `latest` }}", "ecspresso render"),
+        ] {
+            let d = rejected(&image(img));
+            assert_eq!(d.len(), 1, "{img}: {d:?}");
+            assert_eq!(d[0].message, "Container.image contains invalid characters.", "{img}");
+            assert_eq!(d[0].path, "containerDefinitions[0].image");
+            let hint = d[0].hint.as_deref().unwrap();
+            assert!(hint.contains("unrendered template") && hint.contains(how), "{img}: {hint}");
+        }
+        // Not a template: the hint names the character and the rule.
+        let d = rejected(&image("my app:1"));
+        assert_eq!(d[0].message, "Container.image contains invalid characters.");
+        assert!(d[0].hint.as_deref().unwrap().contains("has a space at character 3"));
+        // 255 characters are fine, 300 are not.
+        let at_limit = format!("r/{}", "a".repeat(253));
+        assert!(errors(&image(&at_limit)).is_empty());
+        let d = rejected(&image(&format!("r/{}", "a".repeat(298))));
+        assert_eq!(d[0].message, "Container.image should be 255 characters or less.");
+        assert!(d[0].hint.as_deref().unwrap().contains("300 characters long"));
+    }
+
+    #[test]
+    fn empty_or_missing_image_points_at_the_key_or_the_container() {
+        let text = "{\"family\": \"f\", \"containerDefinitions\": [\n  {\"name\": \"a\", \"memory\": 8,\n   \"image\": \"\"}]}";
+        let d = rejected(text);
+        assert_eq!(d[0].message, "Container.image should not be null or empty.");
+        assert_eq!(d[0].path, "containerDefinitions[0].image");
+        assert_eq!((d[0].line, d[0].column), (3, 4), "at the \"image\" key");
+        let null = text.replace("\"image\": \"\"", "\"image\": null");
+        assert_eq!((rejected(&null)[0].line, rejected(&null)[0].column), (3, 4));
+        let missing =
+            "{\"family\": \"f\", \"containerDefinitions\": [\n  {\"name\": \"a\", \"memory\": 8}]}";
+        let d = rejected(missing);
+        assert_eq!(d[0].message, "Container.image should not be null or empty.");
+        assert_eq!((d[0].line, d[0].column), (2, 3), "at the container");
+    }
+
+    #[test]
+    fn secrets_and_registry_credentials_need_an_execution_role() {
+        let secrets = APP.replace(
+            '}',
+            r#", "secrets": [{"name": "DB", "valueFrom": "arn:aws:ssm:us-east-1:1:parameter/db"}]}"#,
+        );
+        let log_secrets = APP.replace(
+            '}',
+            r#", "logConfiguration": {"logDriver": "splunk", "secretOptions": [{"name": "splunk-token", "valueFrom": "arn:aws:secretsmanager:us-east-1:1:secret:t"}]}}"#,
+        );
+        let creds = APP.replace(
+            '}',
+            r#", "repositoryCredentials": {"credentialsParameter": "arn:aws:secretsmanager:us-east-1:1:secret:r"}}"#,
+        );
+        let role = r#""executionRoleArn": "arn:aws:iam::1:role/ecsTaskExecutionRole","#;
+        for (c, path, message) in [
+            (&secrets, "containerDefinitions[0].secrets", "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'."),
+            (&log_secrets, "containerDefinitions[0].logConfiguration.secretOptions", "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'."),
+            (&creds, "containerDefinitions[0].repositoryCredentials", "Private repository authentication requires that the task definition specify a value for executionRoleArn."),
+        ] {
+            // On EC2 (nothing listed), on Fargate, and with an empty role: rejected.
+            for task in ["", FARGATE, r#""executionRoleArn": "","#] {
+                let d = rejected(&td(task, c));
+                let e = d.iter().find(|d| d.path == path).unwrap_or_else(|| panic!("{path}: {d:?}"));
+                assert_eq!(e.message, message);
+                assert!(e.hint.as_deref().unwrap().contains("executionRoleArn"));
+            }
+            assert!(errors(&td(role, c)).is_empty(), "{path} with a role");
+            assert!(errors(&td(&format!("{FARGATE} {role}"), c)).is_empty(), "{path} on Fargate");
+        }
+        // Empty lists ask for nothing.
+        let empty = APP.replace('}', r#", "secrets": [], "logConfiguration": {"logDriver": "json-file", "secretOptions": []}}"#);
+        assert!(errors(&td("", &empty)).is_empty());
     }
 
     #[test]
