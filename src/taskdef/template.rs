@@ -147,7 +147,8 @@ fn has_triple_dollar(v: &str) -> bool {
     })
 }
 
-/// HTML element names a command or value may well contain (`echo '<h1>hi</h1>' > index.html`).
+/// HTML element names a command or value may well contain (`echo '<h1>hi</h1>' > index.html`),
+/// as HTML writes them today: in lower case.
 const HTML_TAGS: &[&str] = &[
     "a",
     "abbr",
@@ -231,7 +232,8 @@ fn angle_placeholder(v: &str) -> Option<&str> {
             && name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ' '))
-            && !HTML_TAGS.contains(&name.to_ascii_lowercase().as_str());
+            // Lower case only: `<TITLE>` or `<CODE>` in capitals is a placeholder, not markup.
+            && !HTML_TAGS.contains(&name);
         placeholder.then_some(name)
     })
 }
@@ -283,6 +285,7 @@ mod tests {
         // A placeholder is still one when no markup is around.
         assert!(placeholder_kind("<IMAGE1_NAME>").is_some());
         assert!(placeholder_kind("echo <YOUR_NAME>").is_some());
+        assert!(placeholder_kind("<TITLE>").is_some(), "capitals: a placeholder");
     }
 
     #[test]
