@@ -7,6 +7,7 @@
 
 mod dag;
 pub mod dist;
+pub mod limits;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use toml::Spanned;
 
 pub use dist::{parse_dist, Dist};
 
+use crate::cluster::tomlerr::toml_file_error;
 use crate::diag::{closest, Diagnostic, FileError, Pos};
 use crate::engine::Mode;
 use crate::money::Usd;
@@ -110,7 +112,7 @@ struct RawScenario {
     name: Option<String>,
     description: Option<String>,
     duration: Spanned<String>,
-    cluster: Option<String>,
+    cluster: Option<Spanned<String>>,
     seed: Option<u64>,
     #[serde(default)]
     tasks: Vec<RawTask>,
@@ -169,28 +171,25 @@ struct RawExpect {
     min_savings_pct: Option<Spanned<toml::Value>>,
 }
 
-const TOP_KEYS: &[&str] =
-    &["name", "description", "duration", "cluster", "seed", "tasks", "services", "expect"];
-const TASK_KEYS: &[&str] = &[
-    "name",
-    "task_def",
-    "count",
-    "at",
-    "every",
-    "arrivals",
-    "until",
-    "runtime",
-    "exit_code",
-    "after",
-];
-const SERVICE_KEYS: &[&str] = &["name", "task_def", "desired", "at", "scale", "scale_every"];
-const EXPECT_KEYS: &[&str] =
-    &["cheaper", "max_total_usd", "max_wait_p95", "max_failed", "min_savings_pct"];
+/// Where a scenario names the files it refers to: the key path and position of `cluster` and
+/// of the first `task_def` naming each of [`Scenario::task_defs`]. A file that cannot be read is
+/// then reported at the scenario's line, not only by its path.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Refs {
+    pub cluster: Option<(String, Pos)>,
+    /// Parallel to [`Scenario::task_defs`].
+    pub task_defs: Vec<(String, Pos)>,
+}
 
 /// Reads and parses a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, FileError> {
+    load_located(path).map(|(s, _)| s)
+}
+
+/// Reads and parses a scenario file, with where it names its cluster and task definitions.
+pub fn load_located(path: &Path) -> Result<(Scenario, Refs), FileError> {
     let text = std::fs::read_to_string(path).map_err(|e| FileError::io(path, &e))?;
-    parse(path, &text)
+    parse_located(path, &text)
 }
 
 struct Ctx<'a> {
@@ -242,21 +241,34 @@ impl Ctx<'_> {
 
 /// Parses scenario text; `file` is used for error messages and to resolve relative paths.
 pub fn parse(file: &Path, text: &str) -> Result<Scenario, FileError> {
-    let raw: RawScenario = toml::from_str(text).map_err(|e| toml_error(file, text, &e))?;
+    parse_located(file, text).map(|(s, _)| s)
+}
+
+/// [`parse`], with where the scenario names its cluster and task definitions.
+pub fn parse_located(file: &Path, text: &str) -> Result<(Scenario, Refs), FileError> {
+    let raw: RawScenario = toml::from_str(text).map_err(|e| toml_file_error(file, text, &e))?;
     let dir = file.parent().unwrap_or(Path::new("."));
     let mut cx = Ctx { text, diags: Vec::new() };
+    let mut refs = Refs {
+        cluster: raw
+            .cluster
+            .as_ref()
+            .map(|c| ("cluster".to_string(), Pos::of_offset(text, c.span().start))),
+        task_defs: Vec::new(),
+    };
 
     let duration = cx.duration("duration", &raw.duration).unwrap_or(SimDuration::ZERO);
     if duration == SimDuration::ZERO && cx.diags.is_empty() {
         cx.err("duration", raw.duration.span(), "must be longer than zero");
     }
     let mut task_defs: Vec<PathBuf> = Vec::new();
-    let mut td_index = |p: &str| {
-        let path = dir.join(p);
+    let mut td_index = |key: String, p: &Spanned<String>| {
+        let path = dir.join(p.get_ref());
         match task_defs.iter().position(|q| *q == path) {
             Some(i) => i,
             None => {
                 task_defs.push(path);
+                refs.task_defs.push((key, Pos::of_offset(text, p.span().start)));
                 task_defs.len() - 1
             }
         }
@@ -296,8 +308,16 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, FileError> {
         names.push(name);
     }
     let mut jobs = Vec::new();
+    // Per job, the key that decides how many tasks it launches (for the limit's error).
+    let mut job_keys: Vec<KeyAt> = Vec::new();
     for (i, t) in raw.tasks.iter().enumerate() {
         let p = |k: &str| format!("tasks[{i}].{k}");
+        job_keys.push(match (&t.every, &t.arrivals, &t.count) {
+            (Some(e), _, _) => (p("every"), e.span()),
+            (None, Some(a), _) => (p("arrivals.every"), a.get_ref().every.span()),
+            (None, None, Some(c)) => (p("count"), c.span()),
+            (None, None, None) => (p("task_def"), t.task_def.span()),
+        });
         let count = match &t.count {
             Some(c) => cx.count(&p("count"), c, 1, 100_000).unwrap_or(1),
             None => 1,
@@ -339,8 +359,17 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, FileError> {
         let runtime = t.runtime.as_ref().and_then(|r| cx.dist(&p("runtime"), r));
         let exit_code = t.exit_code.as_ref().and_then(|c| {
             let v = *c.get_ref();
-            if !(-2_147_483_648..=2_147_483_647).contains(&v) {
-                cx.err(p("exit_code"), c.span(), "must fit in a 32-bit signed integer");
+            if !(0..=255).contains(&v) {
+                let d = Diagnostic::error(
+                    p("exit_code"),
+                    Pos::of_offset(text, c.span().start),
+                    format!("must be between 0 and 255, got {v}"),
+                )
+                .with_hint(
+                    "a container's exit code is one byte, as Docker and the ECS agent report it \
+                     (137 is a SIGKILL, 143 a SIGTERM)",
+                );
+                cx.diags.push(d);
                 None
             } else {
                 Some(v as i32)
@@ -392,7 +421,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, FileError> {
         }
         jobs.push(Job {
             name: names[i].clone(),
-            task_def: td_index(t.task_def.get_ref()),
+            task_def: td_index(p("task_def"), &t.task_def),
             count,
             at,
             repeat,
@@ -404,8 +433,14 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, FileError> {
     }
 
     let mut services = Vec::new();
+    let mut service_keys: Vec<KeyAt> = Vec::new();
     for (i, s) in raw.services.iter().enumerate() {
         let p = |k: &str| format!("services[{i}].{k}");
+        service_keys.push(match (&s.scale_every, s.scale.first()) {
+            (Some(e), _) => (p("scale_every"), e.span()),
+            (None, Some(st)) => (format!("services[{i}].scale[0].at"), st.at.span()),
+            (None, None) => (p("desired"), s.desired.span()),
+        });
         if raw.services[..i].iter().any(|o| o.name.get_ref() == s.name.get_ref()) {
             cx.err(
                 p("name"),
@@ -450,7 +485,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, FileError> {
         };
         services.push(ServiceSpec {
             name: s.name.get_ref().clone(),
-            task_def: td_index(s.task_def.get_ref()),
+            task_def: td_index(p("task_def"), &s.task_def),
             desired,
             at,
             scale,
@@ -487,24 +522,147 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, FileError> {
         }
     };
 
+    if cx.diags.is_empty() {
+        check_limits(&mut cx, duration, &jobs, &job_order, &job_keys, &services, &service_keys);
+    }
     if !cx.diags.is_empty() {
         return Err(FileError::new(file, cx.diags));
     }
-    Ok(Scenario {
+    let scenario = Scenario {
         name: raw.name.unwrap_or_else(|| {
             file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
         }),
         description: raw.description,
         file: file.to_path_buf(),
         duration,
-        cluster: raw.cluster.map(|c| dir.join(c)),
+        cluster: raw.cluster.map(|c| dir.join(c.get_ref())),
         seed: raw.seed,
         task_defs,
         jobs,
         services,
         expect,
         job_order,
-    })
+    };
+    Ok((scenario, refs))
+}
+
+/// A key's path and the span of its value: where a limit's error points.
+type KeyAt = (String, std::ops::Range<usize>);
+
+/// Refuses a scenario that would launch more than [`limits::MAX_TASK_LAUNCHES`] tasks or make
+/// more than [`limits::MAX_SCALE_CALLS`] UpdateService calls, at the key that asks for them.
+/// Runs only on an otherwise valid scenario (the counts need its durations and job order).
+fn check_limits(
+    cx: &mut Ctx<'_>,
+    duration: SimDuration,
+    jobs: &[Job],
+    job_order: &[usize],
+    job_keys: &[KeyAt],
+    services: &[ServiceSpec],
+    service_keys: &[KeyAt],
+) {
+    use limits::{grouped, MAX_SCALE_CALLS, MAX_TASK_LAUNCHES, SCALE_LIMIT_WHY, TASK_LIMIT_WHY};
+    let max_tasks = MAX_TASK_LAUNCHES as f64;
+    let limit_hint = |cx: &mut Ctx<'_>, key: &KeyAt, msg, why: &str| {
+        let pos = Pos::of_offset(cx.text, key.1.start);
+        cx.diags.push(Diagnostic::error(key.0.clone(), pos, msg).with_hint(why));
+    };
+    // Tasks launched per source, in file order: (key, tasks).
+    let mut runs = vec![0.0f64; jobs.len()];
+    let mut sources: Vec<(usize, f64)> = Vec::new();
+    let mut over = false;
+    for &j in job_order {
+        let job = &jobs[j];
+        let parents = (!job.after.is_empty())
+            .then(|| job.after.iter().map(|&a| runs[a]).fold(f64::INFINITY, f64::min));
+        runs[j] = limits::job_runs(job, duration, parents);
+        let tasks = runs[j] * job.count as f64;
+        if tasks > max_tasks {
+            over = true;
+            let what = match job.repeat {
+                Repeat::Every { period } => format!("one launch every {period}"),
+                Repeat::Random { gap } => format!("random gaps of {gap}, on average"),
+                Repeat::Once => "after the jobs it waits for".to_string(),
+            };
+            let msg = format!(
+                "would launch {} tasks over the scenario's {duration} ({what}, {} per launch); \
+                 the limit is {} task launches per scenario",
+                grouped(tasks.min(u64::MAX as f64) as u64),
+                job.count,
+                grouped(MAX_TASK_LAUNCHES),
+            );
+            limit_hint(cx, &job_keys[j], msg, TASK_LIMIT_WHY);
+        }
+        sources.push((j, tasks));
+    }
+    let mut calls_total = 0u64;
+    let mut service_tasks = Vec::new();
+    for (i, s) in services.iter().enumerate() {
+        let (calls, launched) = limits::service_load(s, duration);
+        calls_total = calls_total.saturating_add(calls);
+        if calls > MAX_SCALE_CALLS {
+            over = true;
+            let msg = format!(
+                "would make {} UpdateService calls over the scenario's {duration} ({} scale \
+                 step{} every {}); the limit is {} per scenario",
+                grouped(calls),
+                s.scale.len(),
+                if s.scale.len() == 1 { "" } else { "s" },
+                s.scale_every.unwrap_or(duration),
+                grouped(MAX_SCALE_CALLS),
+            );
+            limit_hint(cx, &service_keys[i], msg, SCALE_LIMIT_WHY);
+        } else if launched as f64 > max_tasks {
+            over = true;
+            let msg = format!(
+                "its scale steps would start {} tasks over the scenario's {duration}; the limit \
+                 is {} task launches per scenario",
+                grouped(launched),
+                grouped(MAX_TASK_LAUNCHES),
+            );
+            limit_hint(cx, &service_keys[i], msg, TASK_LIMIT_WHY);
+        }
+        service_tasks.push(launched as f64);
+    }
+    if over {
+        return;
+    }
+    let total = sources.iter().map(|(_, t)| t).sum::<f64>() + service_tasks.iter().sum::<f64>();
+    if total > max_tasks {
+        // Name the biggest sources (in file order among equals), and point at the biggest one.
+        sources.sort_by_key(|&(j, _)| j);
+        let mut parts: Vec<(String, &KeyAt, f64)> = sources
+            .iter()
+            .map(|&(j, t)| (format!("tasks[{j}]"), &job_keys[j], t))
+            .chain(
+                service_tasks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &t)| (format!("services[{i}]"), &service_keys[i], t)),
+            )
+            .collect();
+        parts.sort_by(|a, b| b.2.total_cmp(&a.2));
+        let top: Vec<String> =
+            parts.iter().take(4).map(|(k, _, t)| format!("{k} {}", grouped(*t as u64))).collect();
+        let msg = format!(
+            "the scenario would launch {} tasks in all ({}); the limit is {} task launches per \
+             scenario",
+            grouped(total as u64),
+            top.join(", "),
+            grouped(MAX_TASK_LAUNCHES),
+        );
+        let key = parts[0].1.clone();
+        limit_hint(cx, &key, msg, TASK_LIMIT_WHY);
+    }
+    if calls_total > MAX_SCALE_CALLS {
+        let msg = format!(
+            "the services would make {} UpdateService calls in all; the limit is {} per scenario",
+            grouped(calls_total),
+            grouped(MAX_SCALE_CALLS),
+        );
+        let key = service_keys.first().cloned().unwrap_or_default();
+        limit_hint(cx, &key, msg, SCALE_LIMIT_WHY);
+    }
 }
 
 fn parse_expect(cx: &mut Ctx<'_>, e: &RawExpect) -> Expect {
@@ -559,26 +717,6 @@ fn money(cx: &mut Ctx<'_>, path: &str, v: &Spanned<toml::Value>) -> Option<Decim
             None
         }
     }
-}
-
-/// A toml error, with a hint when it is an unknown key.
-fn toml_error(file: &Path, text: &str, err: &toml::de::Error) -> FileError {
-    let mut fe = FileError::from_toml(file, text, err);
-    let msg = err.message();
-    if let Some(rest) = msg.strip_prefix("unknown field `") {
-        if let Some(key) = rest.split('`').next() {
-            let all = TOP_KEYS.iter().chain(TASK_KEYS).chain(SERVICE_KEYS).chain(EXPECT_KEYS);
-            if let Some(c) = closest(key, all.copied()) {
-                if let Some(d) = fe.diagnostics.first_mut() {
-                    d.path = key.to_string();
-                    d.hint = Some(format!("did you mean `{c}`?"));
-                }
-            } else if let Some(d) = fe.diagnostics.first_mut() {
-                d.path = key.to_string();
-            }
-        }
-    }
-    fe
 }
 
 #[cfg(test)]
