@@ -4,7 +4,9 @@
 mod parse;
 pub(crate) mod tomlerr;
 
-pub use parse::{load, load_with, parse_str, parse_strategy_arg, Defaults};
+pub use parse::{
+    check_docker_endpoint, load, load_with, parse_str, parse_strategy_arg, Defaults, MAX_HOSTS,
+};
 
 use std::collections::BTreeMap;
 

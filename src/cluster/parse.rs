@@ -17,6 +17,65 @@ use crate::pricing::Catalog;
 use crate::taskdef::model::{CpuArch, OsFamily};
 use crate::time::{parse_duration, SimDuration};
 
+/// Container instances a cluster file may describe, over all `[[hosts]]` groups.
+///
+/// Every host is a few hundred bytes in the cluster, the placer's indexes and the cost
+/// accounting (100,000 t3.medium hosts took 100 MB and 13 s to simulate a day in a debug build);
+/// ten million exhausted memory. 100,000 leaves room for `berth bench placement --hosts 10000`
+/// and `berth bench simulate --tasks 100000` (10,000 hosts) ten times over.
+pub const MAX_HOSTS: u32 = 100_000;
+
+const HOSTS_LIMIT_WHY: &str = "berth holds every host in memory and in its placement indexes; \
+    100,000 is ten times the largest benchmark fleet. Describe fewer hosts, or bigger ones";
+
+/// The endpoint forms `berth run` can reach, for the hint of a refused one.
+const DOCKER_ENDPOINTS: &str = "expected unix:///path/docker.sock, tcp://HOST:PORT, \
+    http://HOST:PORT, https://HOST:PORT or ssh://USER@HOST (see docs/docker-runtime.md)";
+
+/// Checks the form of a `docker` endpoint without connecting (the file is checked the same way
+/// by `validate`, `simulate` and `run`, before any of them talks to Docker). The forms are those
+/// `docker::connect::client_for` accepts.
+pub fn check_docker_endpoint(endpoint: &str) -> Result<(), String> {
+    let (scheme, rest) = match endpoint.split_once("://") {
+        Some(x) => x,
+        None if endpoint.starts_with('/') => ("unix", endpoint),
+        None => return Err("no scheme".into()),
+    };
+    match scheme {
+        "unix" if rest.starts_with('/') && rest.len() > 1 => Ok(()),
+        "unix" => Err("expected an absolute socket path, like unix:///var/run/docker.sock".into()),
+        "tcp" | "http" | "https" => {
+            let authority = rest.strip_suffix('/').unwrap_or(rest);
+            if authority.is_empty() || authority.contains('/') || authority.contains('@') {
+                return Err(format!("expected {scheme}://HOST:PORT"));
+            }
+            match authority.rsplit_once(':').filter(|_| !authority.ends_with(']')) {
+                Some((host, port)) if host.is_empty() || port.parse::<u16>().unwrap_or(0) == 0 => {
+                    Err(format!("expected {scheme}://HOST:PORT with a port from 1 to 65535"))
+                }
+                _ => Ok(()),
+            }
+        }
+        "ssh" => {
+            let host = rest.rsplit('@').next().unwrap_or_default();
+            if host.is_empty() || host.contains('/') {
+                Err("expected ssh://USER@HOST (no path)".into())
+            } else if host.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+                Err("a port in an ssh:// endpoint is not passed on to ssh; give the host a `Port` \
+                     in ~/.ssh/config and leave it out here"
+                    .into())
+            } else {
+                Ok(())
+            }
+        }
+        other => Err(format!("berth cannot reach a Docker engine over {other}://")),
+    }
+}
+
+fn grouped(n: u32) -> String {
+    crate::diag::grouped(n as u64)
+}
+
 /// The latencies a cluster file may leave out, and why they are what they are (see
 /// docs/cost-model.md, "Default latencies").
 pub struct Defaults;
@@ -58,7 +117,7 @@ struct HostsSection {
     memory_mib: Option<Spanned<u32>>,
     arch: Option<Spanned<String>>,
     os: Option<Spanned<String>>,
-    docker: Option<String>,
+    docker: Option<Spanned<String>>,
     gpus: Option<u32>,
 }
 
@@ -465,7 +524,45 @@ impl Parser<'_> {
                 map
             }
         };
-        let count = g.count.map(|c| *c.get_ref()).unwrap_or(1);
+        let docker = g.docker.map(|d| {
+            if let Err(why) = check_docker_endpoint(d.get_ref()) {
+                self.error_hint(
+                    path("docker"),
+                    d.span(),
+                    format!("unsupported Docker endpoint {:?}: {why}", d.get_ref()),
+                    DOCKER_ENDPOINTS,
+                );
+            }
+            d.into_inner()
+        });
+        let count = match &g.count {
+            None => 1,
+            Some(c) => {
+                let n = *c.get_ref();
+                let total = out.len() as u64 + n as u64;
+                if total > MAX_HOSTS as u64 {
+                    let msg = if out.is_empty() {
+                        format!(
+                            "{} hosts; the limit is {} per cluster",
+                            grouped(n),
+                            grouped(MAX_HOSTS)
+                        )
+                    } else {
+                        format!(
+                            "{} more hosts make {} in all; the limit is {} per cluster",
+                            grouped(n),
+                            grouped(total as u32),
+                            grouped(MAX_HOSTS)
+                        )
+                    };
+                    self.error_hint(path("count"), c.span(), msg, HOSTS_LIMIT_WHY);
+                    // Expanding them would be the very allocation the limit prevents.
+                    0
+                } else {
+                    n
+                }
+            }
+        };
         for _ in 0..count {
             let n = out.len() as u32;
             out.push(HostSpec {
@@ -480,7 +577,7 @@ impl Parser<'_> {
                 zone: zone.clone(),
                 attributes: attributes.clone(),
                 usd_per_hour,
-                docker: g.docker.clone(),
+                docker: docker.clone(),
                 gpus: g.gpus.unwrap_or(0),
             });
         }

@@ -189,3 +189,62 @@ fn command_line_strategies() {
     assert!(parse_strategy_arg("binpack").is_err());
     assert!(parse_strategy_arg("pack:memory").is_err());
 }
+
+#[test]
+fn too_many_hosts_are_refused_before_they_are_made() {
+    let t = std::time::Instant::now();
+    let d = one_error(
+        "name = \"x\"\nregion = \"us-east-1\"\n[[hosts]]\ninstance_type = \"t3.medium\"\ncount = 10000000\n",
+    );
+    assert!(t.elapsed() < std::time::Duration::from_secs(2), "took {:?}", t.elapsed());
+    assert_eq!((d.path.as_str(), d.line, d.column), ("hosts[0].count", 5, 9));
+    assert_eq!(d.message, "10,000,000 hosts; the limit is 100,000 per cluster");
+    assert!(d.hint.as_deref().unwrap().contains("placement indexes"), "{d:?}");
+    // The limit is over all groups.
+    let two = "name = \"x\"\nregion = \"us-east-1\"\n[[hosts]]\ninstance_type = \"t3.medium\"\ncount = 60000\n[[hosts]]\ninstance_type = \"t3.large\"\ncount = 50000\n";
+    let d = one_error(two);
+    assert_eq!((d.path.as_str(), d.line), ("hosts[1].count", 8));
+    assert_eq!(
+        d.message,
+        "50,000 more hosts make 110,000 in all; the limit is 100,000 per cluster"
+    );
+    assert_eq!(parse(&two.replace("50000", "40000")).unwrap().hosts.len(), MAX_HOSTS as usize);
+}
+
+#[test]
+fn docker_endpoints_are_checked_in_the_file() {
+    let with = |ep: &str| {
+        format!(
+            "name = \"x\"\nregion = \"us-east-1\"\n[[hosts]]\ninstance_type = \"t3.medium\"\ndocker = \"{ep}\"\n"
+        )
+    };
+    let d = one_error(&with("ftp://x"));
+    assert_eq!((d.path.as_str(), d.line, d.column), ("hosts[0].docker", 5, 10));
+    assert!(d.message.contains("unsupported Docker endpoint \"ftp://x\""), "{d:?}");
+    assert!(d.hint.as_deref().unwrap().contains("ssh://USER@HOST"), "{d:?}");
+    for bad in [
+        "docker.sock",
+        "unix://",
+        "tcp://",
+        "tcp://h:0",
+        "tcp://h:http",
+        "ssh://me@box:2222",
+        "ssh://",
+        "https://h:2376/path",
+    ] {
+        assert!(parse(&with(bad)).is_err(), "{bad} should be refused");
+    }
+    for good in [
+        "unix:///var/run/docker.sock",
+        "/var/run/docker.sock",
+        "tcp://10.0.0.5:2375",
+        "tcp://[::1]:2375",
+        "http://box:2375",
+        "https://box:2376",
+        "ssh://me@box",
+        "ssh://box",
+    ] {
+        let c = parse(&with(good)).unwrap_or_else(|e| panic!("{good}: {e}"));
+        assert_eq!(c.hosts[0].docker.as_deref(), Some(good));
+    }
+}
