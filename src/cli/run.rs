@@ -92,26 +92,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !(args.time_scale > 0.0 && args.time_scale.is_finite()) {
         anyhow::bail!("--time-scale: expected a positive number, got {}", args.time_scale);
     }
-    let mut sc = crate::scenario::load(&args.scenario).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The same loading as `berth simulate` (limits, a missing file at the scenario's line),
+    // all before Docker is contacted.
+    let loaded =
+        crate::cli::simulate::load(&args.scenario, args.cluster.as_deref(), args.prices.as_deref())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut sc = crate::scenario::Scenario::clone(&loaded.scenario);
     if let Some(d) = args.duration {
         sc.duration = d;
     }
-    let cluster_path = args.cluster.clone().or_else(|| sc.cluster.clone()).with_context(|| {
-        format!("{} names no cluster; pass --cluster FILE", args.scenario.display())
-    })?;
-    let mut catalog = Catalog::builtin();
-    if let Some(p) = &args.prices {
-        catalog = catalog.with_overrides(p).map_err(|e| anyhow::anyhow!("{e}"))?;
-    }
-    let catalog = Arc::new(catalog);
-    let cluster = Arc::new(
-        crate::cluster::load_with(&cluster_path, &catalog).map_err(|e| anyhow::anyhow!("{e}"))?,
-    );
-    let mut defs = Vec::new();
-    for p in &sc.task_defs {
-        let (d, _warnings) = crate::taskdef::load(p).map_err(|e| anyhow::anyhow!("{e}"))?;
-        defs.push(d);
-    }
+    let (cluster, catalog) = (loaded.cluster, loaded.catalog);
+    let defs = Vec::clone(&loaded.task_defs);
     let seed = args.seed.or(sc.seed).unwrap_or(1);
     let (stop_tx, stop_rx) = watch::channel(false);
     if args.watch {

@@ -15,7 +15,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cluster::Cluster;
-use crate::diag::FileError;
+use crate::diag::{Diagnostic, FileError, Pos};
 use crate::engine::Mode;
 use crate::pricing::Catalog;
 use crate::report::{render_text, Report, ScenarioInfo};
@@ -85,12 +85,15 @@ pub struct Loaded {
 }
 
 /// Reads the scenario, its cluster (or `cluster_override`), its task definitions and the prices.
+///
+/// A cluster or task definition file the scenario names that cannot be read is reported at the
+/// scenario's line that names it (all of them at once), before anything is parsed further.
 pub fn load(
     scenario: &Path,
     cluster_override: Option<&Path>,
     prices: Option<&Path>,
 ) -> Result<Loaded, FileError> {
-    let sc = crate::scenario::load(scenario)?;
+    let (sc, refs) = crate::scenario::load_located(scenario)?;
     let mut catalog = Catalog::builtin();
     if let Some(p) = prices {
         catalog = catalog.with_overrides(p)?;
@@ -101,15 +104,27 @@ pub fn load(
         (None, None) => {
             return Err(FileError::single(
                 scenario,
-                crate::diag::Diagnostic::error(
+                Diagnostic::error(
                     "cluster",
-                    crate::diag::Pos { line: 1, column: 1 },
+                    Pos { line: 1, column: 1 },
                     "the scenario names no cluster",
                 )
                 .with_hint("add `cluster = \"../clusters/laptop.toml\"` or pass --cluster FILE"),
             ))
         }
     };
+    let mut missing = Vec::new();
+    if cluster_override.is_none() {
+        if let Some((key, pos)) = &refs.cluster {
+            missing.extend(unreadable(key, *pos, &cluster_file));
+        }
+    }
+    for (p, (key, pos)) in sc.task_defs.iter().zip(&refs.task_defs) {
+        missing.extend(unreadable(key, *pos, p));
+    }
+    if !missing.is_empty() {
+        return Err(FileError::new(scenario, missing));
+    }
     let cluster = crate::cluster::load_with(&cluster_file, &catalog)?;
     let mut defs = Vec::with_capacity(sc.task_defs.len());
     for p in &sc.task_defs {
@@ -123,6 +138,46 @@ pub fn load(
         cluster_file,
         catalog: Arc::new(catalog),
     })
+}
+
+/// An error at the scenario's `key` (at `pos`) if the file it names cannot be opened, with the
+/// closest file of the same kind in that directory as a hint.
+fn unreadable(key: &str, pos: Pos, path: &Path) -> Option<Diagnostic> {
+    let err = std::fs::File::open(path).and_then(|f| f.metadata()).and_then(|m| {
+        if m.is_dir() {
+            Err(std::io::Error::other("it is a directory"))
+        } else {
+            Ok(())
+        }
+    });
+    let e = err.err()?;
+    let why = match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        _ => e.to_string(),
+    };
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let ext = path.extension();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let siblings: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && p.extension() == ext)
+                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let hint = match crate::diag::closest(&name, siblings.iter().map(String::as_str)) {
+        Some(c) => format!(
+            "did you mean {:?}? (paths are relative to the scenario file)",
+            dir.join(c).display().to_string()
+        ),
+        None => "paths in a scenario are relative to the scenario file".to_string(),
+    };
+    Some(
+        Diagnostic::error(key, pos, format!("cannot read {}: {why}", path.display()))
+            .with_hint(hint),
+    )
 }
 
 /// Simulates the given modes (in parallel, one thread each) and builds the report.

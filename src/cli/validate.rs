@@ -1,5 +1,7 @@
 //! `berth validate`: checks task definition files the way ECS would and says where each problem
-//! is.
+//! is. It also checks cluster and scenario files (`.toml`): a scenario with everything it names
+//! (its cluster and task definitions), as `berth simulate` loads it but without running it, so
+//! the size limits and a malformed `docker` endpoint are caught here too.
 //!
 //! Text output is one line per problem in the compiler style editors understand
 //! (`FILE:LINE:COL: error: PATH: MESSAGE`, then an indented `hint:`), then one summary line per
@@ -20,7 +22,8 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: crate::cli::validate::Format,
-    /// Task definition files (register-task-definition input or describe-task-definition output).
+    /// Task definition files (register-task-definition input or describe-task-definition output),
+    /// cluster files or scenario files (`.toml`).
     #[arg(required = true)]
     pub files: Vec<std::path::PathBuf>,
 }
@@ -48,7 +51,149 @@ pub struct FileReport {
     pub summary: Option<String>,
 }
 
-/// Checks one file.
+/// Checks one file: TOML files as cluster or scenario files, anything else as a task definition.
+/// A scenario whose cluster or task definition is invalid also gets a report for that file.
+pub fn check_path(path: &Path) -> Vec<FileReport> {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml")) {
+        check_toml(path)
+    } else {
+        vec![check_file(path)]
+    }
+}
+
+/// What kind of TOML file berth was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TomlKind {
+    Cluster,
+    Scenario,
+}
+
+/// A scenario has `duration` (and jobs or services); a cluster has `region` (and hosts).
+/// `None` when the top-level keys say neither, or the text is not TOML at all.
+fn toml_kind(text: &str) -> Option<TomlKind> {
+    let table: toml::Table = toml::from_str(text).ok()?;
+    let has = |k: &str| table.contains_key(k);
+    if has("duration") || has("tasks") || has("services") || has("expect") {
+        Some(TomlKind::Scenario)
+    } else if has("region") || has("hosts") || has("ecs") || has("fargate") {
+        Some(TomlKind::Cluster)
+    } else {
+        None
+    }
+}
+
+fn failed(file: &Path, errors: Vec<Diagnostic>, io_error: bool) -> FileReport {
+    FileReport {
+        file: file.to_path_buf(),
+        ok: false,
+        family: None,
+        errors,
+        warnings: vec![],
+        io_error,
+        summary: None,
+    }
+}
+
+fn passed(file: &Path, summary: String) -> FileReport {
+    FileReport {
+        file: file.to_path_buf(),
+        ok: true,
+        family: None,
+        errors: vec![],
+        warnings: vec![],
+        io_error: false,
+        summary: Some(summary),
+    }
+}
+
+/// Checks a cluster or scenario file.
+fn check_toml(path: &Path) -> Vec<FileReport> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            let fe = crate::diag::FileError::io(path, &e);
+            let io = e.kind() != std::io::ErrorKind::InvalidData;
+            return vec![failed(path, fe.diagnostics, io)];
+        }
+    };
+    // Text that is not TOML gets its syntax error from whichever parser it most looks like.
+    let kind = toml_kind(&text).unwrap_or(if text.contains("duration") {
+        TomlKind::Scenario
+    } else {
+        TomlKind::Cluster
+    });
+    match kind {
+        TomlKind::Cluster => {
+            match crate::cluster::parse_str(path, &text, &crate::pricing::Catalog::builtin()) {
+                Ok(c) => vec![passed(
+                    path,
+                    format!("cluster {}, {} hosts in {}", c.name, c.hosts.len(), c.region),
+                )],
+                Err(fe) => vec![failed(path, fe.diagnostics, false)],
+            }
+        }
+        TomlKind::Scenario => check_scenario(path),
+    }
+}
+
+/// Loads a scenario with its cluster and task definitions, as `berth simulate` does. An error in
+/// a file it names is reported in that file, and at the scenario's line that names it.
+fn check_scenario(path: &Path) -> Vec<FileReport> {
+    let (sc, refs) = match crate::scenario::load_located(path) {
+        Ok(x) => x,
+        Err(fe) => return vec![failed(path, fe.diagnostics, false)],
+    };
+    match crate::cli::simulate::load(path, None, None) {
+        Ok(l) => {
+            let sc = &l.scenario;
+            vec![passed(
+                path,
+                format!(
+                    "scenario {:?}, {}, {} job{}, {} service{}, cluster {} ({} hosts)",
+                    sc.name,
+                    sc.duration,
+                    sc.jobs.len(),
+                    if sc.jobs.len() == 1 { "" } else { "s" },
+                    sc.services.len(),
+                    if sc.services.len() == 1 { "" } else { "s" },
+                    l.cluster.name,
+                    l.cluster.hosts.len()
+                ),
+            )]
+        }
+        Err(fe) if fe.file == path => vec![failed(path, fe.diagnostics, false)],
+        Err(fe) => {
+            // The error is in a file the scenario names: say so at the scenario's line too.
+            let named =
+                sc.cluster.as_ref().filter(|c| **c == fe.file).and(refs.cluster.clone()).or_else(
+                    || {
+                        sc.task_defs
+                            .iter()
+                            .position(|t| *t == fe.file)
+                            .map(|i| refs.task_defs[i].clone())
+                    },
+                );
+            let (key, pos) = named.unwrap_or(("".into(), crate::diag::Pos { line: 1, column: 1 }));
+            let n = fe.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+            let note = Diagnostic::error(
+                key,
+                pos,
+                format!(
+                    "{} is invalid ({n} error{})",
+                    fe.file.display(),
+                    if n == 1 { "" } else { "s" }
+                ),
+            );
+            let (errors, warnings) =
+                fe.diagnostics.into_iter().partition(|d| d.severity == Severity::Error);
+            let mut named_report = failed(&fe.file, errors, false);
+            named_report.warnings = warnings;
+            vec![named_report, failed(path, vec![note], false)]
+        }
+    }
+}
+
+/// Checks one task definition file.
 pub fn check_file(path: &Path) -> FileReport {
     let text = match std::fs::read(path) {
         Ok(bytes) => bytes,
@@ -175,7 +320,7 @@ pub fn exit_code(reports: &[FileReport]) -> u8 {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let reports: Vec<FileReport> = args.files.iter().map(|f| check_file(f)).collect();
+    let reports: Vec<FileReport> = args.files.iter().flat_map(|f| check_path(f)).collect();
     let out = match args.format {
         Format::Text => render_text(&reports),
         Format::Json => render_json(&reports),
