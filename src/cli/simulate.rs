@@ -170,7 +170,7 @@ fn unreadable(key: &str, pos: Pos, path: &Path) -> Option<Diagnostic> {
     let hint = match crate::diag::closest(&name, siblings.iter().map(String::as_str)) {
         Some(c) => format!(
             "did you mean {:?}? (paths are relative to the scenario file)",
-            dir.join(c).display().to_string()
+            path.with_file_name(c).display().to_string()
         ),
         None => "paths in a scenario are relative to the scenario file".to_string(),
     };
