@@ -18,7 +18,11 @@ pub fn toml_file_error(file: impl Into<PathBuf>, text: &str, err: &toml::de::Err
     } else {
         Pos { line: 1, column: 1 }
     };
-    let message = err.message().trim().to_string();
+    let message = match err.message().trim() {
+        // toml has no words for some syntax errors (a control character in a comment).
+        "" => unexpected_char(text, offset),
+        m => m.to_string(),
+    };
     let section = match inline_path(text, offset) {
         Some(inner) => join_path(&section_at(text, offset), &inner),
         None => section_at(text, offset),
@@ -195,12 +199,27 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
     let start = text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
     let end = text[offset..].find('\n').map(|i| offset + i).unwrap_or(text.len());
     let line = text[start..end].trim();
-    if line.starts_with('[') {
+    if line.starts_with('[') || line.starts_with('#') {
         return None;
     }
     let (k, _) = line.split_once('=')?;
     let k = k.trim().trim_matches('"');
-    (!k.is_empty()).then(|| k.to_string())
+    let is_key = k.chars().all(|c| c.is_alphanumeric() || "_-.".contains(c));
+    (!k.is_empty() && is_key).then(|| k.to_string())
+}
+
+/// A message for a syntax error toml gives no words for: the character at `offset`.
+fn unexpected_char(text: &str, offset: usize) -> String {
+    let c = text.get(offset.min(text.len())..).and_then(|r| r.chars().next());
+    match c {
+        Some(c) if c.is_control() => format!(
+            "unexpected control character U+{:04X}; TOML allows tabs but no other control \
+             characters outside strings (write it as an escape inside a string)",
+            c as u32
+        ),
+        Some(c) => format!("unexpected character {c:?}"),
+        None => "unexpected end of file".to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -230,6 +249,25 @@ mod tests {
         );
         let t = "[ecs]\nimage_pull = \"1s\"\n";
         assert_eq!(inline_path(t, t.find("1s").unwrap()), None);
+    }
+
+    #[test]
+    fn a_syntax_error_toml_has_no_words_for_gets_some() {
+        // A NUL in a comment: toml's message for it is empty.
+        let text = "#\u{0}\n";
+        let err = toml::from_str::<toml::Table>(text).unwrap_err();
+        let e = toml_file_error("c.toml", text, &err);
+        let d = &e.diagnostics[0];
+        assert_eq!((d.line, d.column), (1, 2), "{e}");
+        assert!(d.message.starts_with("unexpected control character U+0000"), "{e}");
+    }
+
+    #[test]
+    fn a_comment_is_not_a_key() {
+        let t = "# a = b\nx = 1\n";
+        assert_eq!(key_at(t, 2), None);
+        assert_eq!(key_at(t, t.find("x").unwrap()).as_deref(), Some("x"));
+        assert_eq!(key_at("hosts × 4 GiB = 8\n", 0), None);
     }
 
     #[test]
