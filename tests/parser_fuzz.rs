@@ -47,6 +47,8 @@ fn located_within(text: &str, e: &FileError) {
         let width = text.split('\n').nth(d.line - 1).map_or(0, |l| l.chars().count());
         assert!(d.column >= 1 && d.column <= width + 1, "column {} of {width}: {e}", d.column);
         assert!(!d.message.is_empty(), "{e}");
+        // A key path is made of keys, never of a comment's words.
+        assert!(!d.path.contains('#'), "{e}");
     }
 }
 
