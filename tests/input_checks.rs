@@ -200,3 +200,20 @@ fn every_shipped_cluster_and_scenario_validates() {
     assert_eq!(t.lines().filter(|l| l.contains(": ok (cluster ")).count(), 3, "{t}");
     assert_eq!(t.lines().filter(|l| l.contains(": ok (scenario ")).count(), files.len() - 3, "{t}");
 }
+
+#[test]
+fn validate_tells_price_files_from_cluster_files() {
+    let d = workdir();
+    let good = "[[fargate]]\nregion = \"eu-west-3\"\nos = \"linux\"\narch = \"x86_64\"\nusd_per_vcpu_hour = \"0.0486\"\nusd_per_gb_hour = \"0.0053\"\n";
+    write(d.path(), "prices.toml", good);
+    write(d.path(), "bad-prices.toml", &good.replace("usd_per_gb_hour", "usd_per_gib_hour"));
+    let out = berth(d.path(), &["validate", "prices.toml", "bad-prices.toml", "laptop.toml"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("prices.toml: ok (price file)"), "{t}");
+    assert!(
+        t.contains("bad-prices.toml:6:1: error: fargate[0].usd_per_gib_hour: unknown key"),
+        "{t}"
+    );
+    assert!(t.contains("laptop.toml: ok (cluster laptop, 2 hosts in us-east-1)"), "{t}");
+}

@@ -66,6 +66,9 @@ pub fn check_path(path: &Path) -> Vec<FileReport> {
 enum TomlKind {
     Cluster,
     Scenario,
+    /// A `--prices` file: `[[ec2]]`, `[[fargate]]` (an array, where a cluster has a table),
+    /// `[[fargate_storage]]`, `[billing]`.
+    Prices,
 }
 
 /// A scenario has `duration` (and jobs or services); a cluster has `region` (and hosts).
@@ -75,6 +78,12 @@ fn toml_kind(text: &str) -> Option<TomlKind> {
     let has = |k: &str| table.contains_key(k);
     if has("duration") || has("tasks") || has("services") || has("expect") {
         Some(TomlKind::Scenario)
+    } else if has("ec2")
+        || has("billing")
+        || has("fargate_storage")
+        || table.get("fargate").is_some_and(|f| f.is_array())
+    {
+        Some(TomlKind::Prices)
     } else if has("region") || has("hosts") || has("ecs") || has("fargate") {
         Some(TomlKind::Cluster)
     } else {
@@ -133,6 +142,13 @@ fn check_toml(path: &Path) -> Vec<FileReport> {
             }
         }
         TomlKind::Scenario => check_scenario(path),
+        TomlKind::Prices => {
+            match crate::pricing::parse_price_file(path, &text, crate::pricing::Catalog::builtin())
+            {
+                Ok(_) => vec![passed(path, "price file".to_string())],
+                Err(fe) => vec![failed(path, fe.diagnostics, false)],
+            }
+        }
     }
 }
 
@@ -389,6 +405,18 @@ mod tests {
         assert_eq!(e["column"], 63);
         assert!(e["message"].as_str().unwrap().starts_with("Invalid type for parameter"));
         assert_eq!(exit_code(&reports), 1);
+    }
+
+    #[test]
+    fn toml_files_are_told_apart_by_their_keys() {
+        assert_eq!(toml_kind("duration = \"1d\"\n"), Some(TomlKind::Scenario));
+        assert_eq!(toml_kind("[[services]]\nname = \"w\"\n"), Some(TomlKind::Scenario));
+        assert_eq!(toml_kind("name = \"x\"\nregion = \"us-east-1\"\n"), Some(TomlKind::Cluster));
+        assert_eq!(toml_kind("[fargate]\nspot = true\n"), Some(TomlKind::Cluster));
+        assert_eq!(toml_kind("[[fargate]]\nregion = \"us-east-1\"\n"), Some(TomlKind::Prices));
+        assert_eq!(toml_kind("[[ec2]]\nregion = \"us-east-1\"\n"), Some(TomlKind::Prices));
+        assert_eq!(toml_kind("name = \"x\"\n"), None);
+        assert_eq!(toml_kind("not toml"), None);
     }
 
     #[test]
