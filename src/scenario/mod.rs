@@ -261,6 +261,12 @@ pub fn parse_located(file: &Path, text: &str) -> Result<(Scenario, Refs), FileEr
     if duration == SimDuration::ZERO && cx.diags.is_empty() {
         cx.err("duration", raw.duration.span(), "must be longer than zero");
     }
+    if duration > limits::MAX_DURATION {
+        let pos = Pos::of_offset(text, raw.duration.span().start);
+        let msg =
+            format!("{duration} is longer than the limit of {} (100 years)", limits::MAX_DURATION);
+        cx.diags.push(Diagnostic::error("duration", pos, msg).with_hint(limits::DURATION_WHY));
+    }
     let mut task_defs: Vec<PathBuf> = Vec::new();
     let mut td_index = |key: String, p: &Spanned<String>| {
         let path = dir.join(p.get_ref());

@@ -327,3 +327,16 @@ fn refs_locate_the_files_a_scenario_names() {
         ]
     );
 }
+
+#[test]
+fn the_duration_is_at_most_a_hundred_years() {
+    let e = timed_err(
+        "duration = \"10000w\"\n[[services]]\nname = \"w\"\ntask_def = \"w.json\"\ndesired = 1\n",
+    );
+    assert!(
+        e.starts_with("scenarios/test.toml:1:12: error: duration: 70000d is longer than the limit of 36500d (100 years)"),
+        "{e}"
+    );
+    assert!(e.contains("44 bits"), "{e}");
+    assert!(p("duration = \"36500d\"\n").is_ok());
+}
