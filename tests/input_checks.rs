@@ -217,3 +217,32 @@ fn validate_tells_price_files_from_cluster_files() {
     );
     assert!(t.contains("laptop.toml: ok (cluster laptop, 2 hosts in us-east-1)"), "{t}");
 }
+
+#[test]
+fn run_checks_the_limits_at_its_own_duration_before_docker() {
+    let d = workdir();
+    // 3.6 million launches in the file's hour; a month of them is far past the limit.
+    write(d.path(), "s.toml", "duration = \"1h\"\ncluster = \"laptop.toml\"\n[[tasks]]\ntask_def = \"web.json\"\nevery = \"1ms\"\nruntime = \"1ms\"\n");
+    let out = berth_in(
+        d.path(),
+        &["run", "s.toml", "--stand-in", "--duration", "30d"],
+        Duration::from_secs(20),
+    );
+    let t = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("--duration: over 30d the scenario would launch 2,592,000,000 tasks"),
+        "{t}"
+    );
+    assert!(!t.contains("cannot reach the Docker engine"), "{t}");
+    let out = berth_in(
+        d.path(),
+        &["run", "s.toml", "--stand-in", "--duration", "100000d"],
+        Duration::from_secs(20),
+    );
+    assert!(
+        text(&out).contains("--duration: 100000d is longer than the limit of 36500d"),
+        "{}",
+        text(&out)
+    );
+}

@@ -99,6 +99,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut sc = crate::scenario::Scenario::clone(&loaded.scenario);
     if let Some(d) = args.duration {
+        crate::scenario::limits::check_duration(&sc, d)
+            .map_err(|e| anyhow::anyhow!("--duration: {e}"))?;
         sc.duration = d;
     }
     let (cluster, catalog) = (loaded.cluster, loaded.catalog);

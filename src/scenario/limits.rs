@@ -66,6 +66,21 @@ pub fn job_runs(job: &Job, duration: SimDuration, parent_runs: Option<f64>) -> f
     }
 }
 
+/// Tasks each job launches (runs × `count`, expected for random arrivals), indexed like `jobs`;
+/// `order` lists every job after the jobs it waits for.
+pub fn job_tasks(jobs: &[Job], order: &[usize], duration: SimDuration) -> Vec<f64> {
+    let mut runs = vec![0.0f64; jobs.len()];
+    let mut tasks = vec![0.0f64; jobs.len()];
+    for &j in order {
+        let job = &jobs[j];
+        let parents = (!job.after.is_empty())
+            .then(|| job.after.iter().map(|&a| runs[a]).fold(f64::INFINITY, f64::min));
+        runs[j] = job_runs(job, duration, parents);
+        tasks[j] = runs[j] * job.count as f64;
+    }
+    tasks
+}
+
 /// A service's UpdateService calls and an upper bound on the tasks it starts (the desired count
 /// at creation plus every increase a scale step asks for), in a scenario of `duration`.
 /// Replacements of tasks that stop on their own are not counted: they depend on the run.
@@ -108,6 +123,41 @@ pub fn service_load(s: &ServiceSpec, duration: SimDuration) -> (u64, u64) {
     (calls, launches)
 }
 
+/// Checks a parsed scenario against the limits at another `duration` (`berth run --duration`
+/// replaces the file's): the parser checked the file's own duration, at the keys; this says what
+/// the new one would lead to, in one line.
+pub fn check_duration(sc: &super::Scenario, duration: SimDuration) -> Result<(), String> {
+    if duration > MAX_DURATION {
+        return Err(format!(
+            "{duration} is longer than the limit of {MAX_DURATION} (100 years): {DURATION_WHY}"
+        ));
+    }
+    let mut tasks: f64 = job_tasks(&sc.jobs, &sc.job_order, duration).iter().sum();
+    let mut calls = 0u64;
+    for s in &sc.services {
+        let (c, launched) = service_load(s, duration);
+        calls = calls.saturating_add(c);
+        tasks += launched as f64;
+    }
+    if calls > MAX_SCALE_CALLS {
+        return Err(format!(
+            "over {duration} the services would make {} UpdateService calls; the limit is {} per \
+             scenario: {SCALE_LIMIT_WHY}",
+            grouped(calls),
+            grouped(MAX_SCALE_CALLS)
+        ));
+    }
+    if tasks > MAX_TASK_LAUNCHES as f64 {
+        return Err(format!(
+            "over {duration} the scenario would launch {} tasks; the limit is {} task launches \
+             per scenario: {TASK_LIMIT_WHY}",
+            grouped(tasks.min(u64::MAX as f64) as u64),
+            grouped(MAX_TASK_LAUNCHES)
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +198,17 @@ mod tests {
         let n = job_runs(&job(gap, 0, None), month, None);
         assert!((n - 7_200_001.0).abs() < 1.0, "{n}");
         assert_eq!(job_runs(&job(gap, 0, None), month, Some(3.0)), 3.0);
+    }
+
+    #[test]
+    fn another_duration_is_checked_too() {
+        let text = "duration = \"1h\"\n[[tasks]]\ntask_def = \"a.json\"\nevery = \"1ms\"\n";
+        let sc = crate::scenario::parse(std::path::Path::new("s.toml"), text).unwrap();
+        assert!(check_duration(&sc, SimDuration::from_secs(60)).is_ok());
+        let e = check_duration(&sc, SimDuration::from_secs(30 * 86_400)).unwrap_err();
+        assert!(e.starts_with("over 30d the scenario would launch 2,592,000,000 tasks"), "{e}");
+        let e = check_duration(&sc, SimDuration(MAX_DURATION.0 + 1)).unwrap_err();
+        assert!(e.contains("is longer than the limit of 36500d"), "{e}");
     }
 
     #[test]

@@ -573,22 +573,16 @@ fn check_limits(
         let pos = Pos::of_offset(cx.text, key.1.start);
         cx.diags.push(Diagnostic::error(key.0.clone(), pos, msg).with_hint(why));
     };
-    // Tasks launched per source, in file order: (key, tasks).
-    let mut runs = vec![0.0f64; jobs.len()];
-    let mut sources: Vec<(usize, f64)> = Vec::new();
+    let per_job = limits::job_tasks(jobs, job_order, duration);
     let mut over = false;
-    for &j in job_order {
-        let job = &jobs[j];
-        let parents = (!job.after.is_empty())
-            .then(|| job.after.iter().map(|&a| runs[a]).fold(f64::INFINITY, f64::min));
-        runs[j] = limits::job_runs(job, duration, parents);
-        let tasks = runs[j] * job.count as f64;
+    for (j, (job, &tasks)) in jobs.iter().zip(&per_job).enumerate() {
         if tasks > max_tasks {
             over = true;
             let what = match job.repeat {
+                _ if !job.after.is_empty() => "once per run of the jobs it waits for".to_string(),
                 Repeat::Every { period } => format!("one launch every {period}"),
                 Repeat::Random { gap } => format!("random gaps of {gap}, on average"),
-                Repeat::Once => "after the jobs it waits for".to_string(),
+                Repeat::Once => "once".to_string(),
             };
             let msg = format!(
                 "would launch {} tasks over the scenario's {duration} ({what}, {} per launch); \
@@ -599,7 +593,6 @@ fn check_limits(
             );
             limit_hint(cx, &job_keys[j], msg, TASK_LIMIT_WHY);
         }
-        sources.push((j, tasks));
     }
     let mut calls_total = 0u64;
     let mut service_tasks = Vec::new();
@@ -633,13 +626,13 @@ fn check_limits(
     if over {
         return;
     }
-    let total = sources.iter().map(|(_, t)| t).sum::<f64>() + service_tasks.iter().sum::<f64>();
+    let total = per_job.iter().sum::<f64>() + service_tasks.iter().sum::<f64>();
     if total > max_tasks {
         // Name the biggest sources (in file order among equals), and point at the biggest one.
-        sources.sort_by_key(|&(j, _)| j);
-        let mut parts: Vec<(String, &KeyAt, f64)> = sources
+        let mut parts: Vec<(String, &KeyAt, f64)> = per_job
             .iter()
-            .map(|&(j, t)| (format!("tasks[{j}]"), &job_keys[j], t))
+            .enumerate()
+            .map(|(j, &t)| (format!("tasks[{j}]"), &job_keys[j], t))
             .chain(
                 service_tasks
                     .iter()
