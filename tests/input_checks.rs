@@ -246,3 +246,15 @@ fn run_checks_the_limits_at_its_own_duration_before_docker() {
         text(&out)
     );
 }
+
+#[test]
+fn the_simulation_benchmark_stays_within_the_host_limit() {
+    // 2 million tasks would need 200,000 hosts: refused as a usage error, not a panic.
+    let d = workdir();
+    let out =
+        berth_in(d.path(), &["bench", "simulate", "--tasks", "2000000"], Duration::from_secs(20));
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("--tasks") && t.contains("1..=1000000"), "{t}");
+    assert!(!t.contains("panicked"), "{t}");
+}

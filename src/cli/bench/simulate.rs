@@ -25,8 +25,9 @@ use crate::time::SimDuration;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Tasks running at the same time.
-    #[arg(long, default_value_t = 10_000)]
+    /// Tasks running at the same time (at most 1,000,000: their hosts must stay within a
+    /// cluster's 100,000).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub tasks: u32,
     /// Simulated days.
     #[arg(long, default_value_t = 30)]
