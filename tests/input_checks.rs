@@ -257,4 +257,8 @@ fn the_simulation_benchmark_stays_within_the_host_limit() {
     assert_eq!(out.status.code(), Some(2), "{t}");
     assert!(t.contains("--tasks") && t.contains("1..=1000000"), "{t}");
     assert!(!t.contains("panicked"), "{t}");
+    let out =
+        berth_in(d.path(), &["bench", "simulate", "--days", "300000"], Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("1..=36500"), "{}", text(&out));
 }

@@ -29,8 +29,8 @@ pub struct Args {
     /// cluster's 100,000).
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub tasks: u32,
-    /// Simulated days.
-    #[arg(long, default_value_t = 30)]
+    /// Simulated days (at most 36,500, a scenario's longest duration).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub days: u32,
     /// Seed of the generated workload.
     #[arg(long, default_value_t = 1)]
