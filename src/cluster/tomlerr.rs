@@ -179,15 +179,25 @@ pub(crate) fn section_at(text: &str, offset: usize) -> String {
     let before = &text[..end];
     let mut current = String::new();
     let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    // Only a header that is closed and names a table counts: a broken line (`[[zone = "a" #`)
+    // is the syntax error itself, not a section, and must not become a path.
+    let table_name = |n: &str| {
+        let n = n.trim();
+        (!n.is_empty() && n.chars().all(|c| c.is_alphanumeric() || "_-. \"'".contains(c)))
+            .then(|| n.to_string())
+    };
     for line in before.lines() {
         let t = line.trim();
-        if let Some(name) = t.strip_prefix("[[").and_then(|r| r.split("]]").next()) {
-            let name = name.trim().to_string();
-            let n = counts.entry(name.clone()).or_insert(0);
-            current = format!("{name}[{n}]");
-            *n += 1;
-        } else if let Some(name) = t.strip_prefix('[').and_then(|r| r.split(']').next()) {
-            current = name.trim().to_string();
+        if let Some(rest) = t.strip_prefix("[[") {
+            if let Some(name) = rest.split_once("]]").and_then(|(n, _)| table_name(n)) {
+                let n = counts.entry(name.clone()).or_insert(0);
+                current = format!("{name}[{n}]");
+                *n += 1;
+            }
+        } else if let Some(rest) = t.strip_prefix('[') {
+            if let Some(name) = rest.split_once(']').and_then(|(n, _)| table_name(n)) {
+                current = name;
+            }
         }
     }
     current
@@ -233,6 +243,14 @@ mod tests {
         assert_eq!(section_at(t, t.find("a=1").unwrap()), "hosts[0]");
         assert_eq!(section_at(t, t.find("b=2").unwrap()), "hosts[1]");
         assert_eq!(section_at(t, t.find("c=3").unwrap()), "ecs");
+    }
+
+    #[test]
+    fn a_broken_header_is_not_a_section() {
+        let t = "[[hosts]]\na=1\n[[instance_type = \"m5.large\" # 2 vCPU\nb=2\n";
+        assert_eq!(section_at(t, t.find("b=2").unwrap()), "hosts[0]");
+        let t = "[ecs\nc=3\n";
+        assert_eq!(section_at(t, t.find("c=3").unwrap()), "");
     }
 
     #[test]
