@@ -66,7 +66,7 @@ fn arm_fleet_refuses_x86_tasks() {
     let mut p = Placer::new(&c);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
     let x86 = request(256, 512, "family:app", vec![], vec![]);
-    assert_eq!(p.place(&x86, &mut rng).unwrap_err().reason, FailureReason::Attribute);
+    assert_eq!(p.place_explained(&x86, &mut rng).unwrap_err().reason, FailureReason::Attribute);
     let mut arm = x86.clone();
     arm.arch = CpuArch::Arm64;
     assert!(p.place(&arm, &mut rng).is_ok());

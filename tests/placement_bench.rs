@@ -54,3 +54,27 @@ fn every_strategy_runs() {
     // One tier (15 hosts) cannot hold everything: failures are counted, not hidden.
     assert_eq!(r.placed + r.failed, 3_000);
 }
+
+/// The filling-pool case: one `=~ m5.*` pool (two of the five bench types) that runs out, so
+/// that many tasks are unplaceable. Failures are counted, timed apart, and the first one is
+/// explained in ECS's words.
+#[test]
+fn a_filling_pool_counts_and_times_its_failures() {
+    use berth::cli::bench::placement::FILLING_POOL_EXPR;
+    let mut cfg = config("binpack:memory", ConstraintMode::Fixed(FILLING_POOL_EXPR.into()));
+    cfg.tasks = 20_000;
+    let r = run_bench(&cfg);
+    assert_eq!(r.placed + r.failed, 20_000);
+    assert!(r.failed > 2_000 && r.placed > 2_000, "placed {} failed {}", r.placed, r.failed);
+    assert!(r.failed_seconds > 0.0 && r.failed_seconds <= r.seconds, "{r:?}");
+    assert!(r.failed_p99_us >= r.failed_p50_us && r.failed_max_us >= r.failed_p99_us);
+    let first = r.first_failure.as_deref().expect("the first failure is explained");
+    assert!(first.contains("RESOURCE:CPU") || first.contains("MemberOf"), "{first}");
+    assert!(first.contains("considered 60 hosts"), "{first}");
+    let text = render_text(&r);
+    assert!(text.contains("failures:") && text.contains("first failure"), "{text}");
+    let json = serde_json::to_value(&r).unwrap();
+    for field in ["failed_seconds", "failed_p50_us", "failed_p99_us", "placed_seconds"] {
+        assert!(json[field].is_number(), "{field} in {json}");
+    }
+}

@@ -264,7 +264,7 @@ proptest! {
                     };
                     let feasible = reference.feasible(&req);
                     let expected = reference.choose(&req);
-                    let got = placer.place(&req, &mut rng);
+                    let got = placer.place_explained(&req, &mut rng);
                     match (&got, expected) {
                         (Ok(h), Some(want)) => prop_assert_eq!(Some(h.0 as usize), want, "{:?}", req),
                         (Err(f), Some(want)) => prop_assert_eq!(None, want, "{:?}: {}", req, f.explanation),

@@ -150,7 +150,7 @@ impl Engine {
         let Some(task) = self.s.tasks.get(id) else { return false };
         let req = &self.s.profiles[task.profile as usize].request;
         let placed = if explain {
-            self.placer.place(req, &mut self.s.rng)
+            self.placer.place_explained(req, &mut self.s.rng)
         } else {
             self.placer.try_place(req, &mut self.s.rng).ok_or_else(|| {
                 crate::placement::PlacementFailure {

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::taskdef::model::{CpuArch, OsFamily};
 
 pub use fargate::{fargate_fit, FargateFit, FargateRefusal};
-pub use placer::{HostUsage, Placer, DEFAULT_RESERVED_TCP_PORTS};
+pub use placer::{HostUsage, Placer, Unplaced, DEFAULT_RESERVED_TCP_PORTS};
 pub use query::{Expr, QueryError};
 
 /// Checks a cluster query language expression (for `memberOf`) without a cluster, e.g. when a

@@ -35,7 +35,7 @@ use super::fasthash::FastMap;
 
 use rand::Rng;
 
-use super::pool::{AttrValues, Keys, Pool, PoolPart};
+use super::pool::{AttrValues, FullDemand, Keys, Pool, PoolPart};
 use super::query::{Expr, HostFacts, QueryError};
 use super::{
     BinpackField, ConstraintSpec, Demand, FailureReason, HostId, PlacementFailure,
@@ -137,9 +137,25 @@ pub struct Placer {
     floor_cpu: u32,
     floor_mem: u32,
     default_strategy: Vec<StrategyRule>,
+    /// Whether pools remember the demands they had no room for (`Pool::full`); off only in
+    /// tests that check the memo changes no decision.
+    failure_memo: bool,
+    /// Host checks made so far, for tests that bound the work a placement does.
+    #[cfg(test)]
+    checks: std::cell::Cell<u64>,
 }
 
 const RANDOM_ONLY: &[StrategyRule] = &[StrategyRule::Random];
+
+/// A task that fits no host right now. Saying why costs a look at every host, so
+/// [`Placer::place`] leaves that to [`Placer::explain`], which callers that show the reason
+/// call at once (before the placer changes); a failure nobody reads is as cheap as a success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub struct Unplaced;
+
+/// How many known-unplaceable demands a pool remembers (the oldest is forgotten first).
+const FULL_MEMO: usize = 16;
 
 /// Why one host was passed over, in ECS's pipeline order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -299,6 +315,9 @@ impl Placer {
             floor_cpu: u32::MAX,
             floor_mem: u32::MAX,
             default_strategy: cluster.ecs.placement_strategy.clone(),
+            failure_memo: true,
+            #[cfg(test)]
+            checks: std::cell::Cell::new(0),
         }
     }
 
@@ -369,6 +388,7 @@ impl Placer {
     /// (ECS's `AGENT` reason) but keeps the ones it runs.
     pub fn set_agent_connected(&mut self, id: HostId, connected: bool) {
         let h = id.0;
+        self.forget_full(h);
         self.detach(h);
         self.hosts[h as usize].connected = connected;
         self.update_eligibility(h);
@@ -380,41 +400,72 @@ impl Placer {
     // -----------------------------------------------------------------------------------------
 
     /// Places one task: picks a host with ECS's pipeline and reserves the task's resources,
-    /// ports and group membership on it.
+    /// ports and group membership on it. A failure is not explained (see [`Unplaced`]); an
+    /// invalid memberOf expression is a failure too, and [`Placer::explain`] names it.
+    ///
+    /// A failure costs about what a success does: when a pool has no room for a demand, it
+    /// remembers that until one of its hosts gets something back (see `Pool::full`), so the
+    /// next task of that size or larger fails without walking the pool again.
     pub fn place<R: Rng + ?Sized>(
         &mut self,
         req: &PlacementRequest,
         rng: &mut R,
-    ) -> Result<HostId, PlacementFailure> {
-        let pool = self.prepare(req)?;
-        let chosen = {
+    ) -> Result<HostId, Unplaced> {
+        let pool = self.prepare(req).map_err(|_| Unplaced)?;
+        let (chosen, memo) = {
             let ctx = self.ctx(req, pool);
-            self.select_indexed(&ctx, rng)
+            let memo = self.memo_eligible(&ctx);
+            if memo && self.known_full(&ctx) {
+                self.draw_like_a_failed_pick(&ctx, rng);
+                return Err(Unplaced);
+            }
+            (self.select_indexed(&ctx, rng), memo)
         };
         match chosen {
             Some(h) => {
                 self.reserve(h, req);
                 Ok(HostId(h))
             }
-            None => Err(self.explain(req, pool)),
+            None => {
+                if memo {
+                    self.remember_full(pool, req);
+                }
+                Err(Unplaced)
+            }
         }
     }
 
-    /// [`Placer::place`] without the failure explanation, which costs a look at every host:
-    /// for retry loops (tasks waiting for room) that only need to know whether it fits now.
-    /// `None` also for an invalid expression; call [`Placer::place`] once to learn why.
+    /// [`Placer::place`] with the failure explained: ECS's reason, the closest host and the
+    /// counts per check, from a look at every host.
+    pub fn place_explained<R: Rng + ?Sized>(
+        &mut self,
+        req: &PlacementRequest,
+        rng: &mut R,
+    ) -> Result<HostId, PlacementFailure> {
+        match self.place(req, rng) {
+            Ok(h) => Ok(h),
+            Err(Unplaced) => Err(self.explain(req)),
+        }
+    }
+
+    /// Why `req` fits no host in the placer's current state: ECS's reason for the host that
+    /// got furthest through the pipeline, and how many hosts each check removed. Costs a look
+    /// at every host; meant for a failure that is shown, right after [`Placer::place`].
+    pub fn explain(&mut self, req: &PlacementRequest) -> PlacementFailure {
+        match self.prepare(req) {
+            Ok(pool) => self.explain_all(req, pool),
+            Err(f) => f,
+        }
+    }
+
+    /// [`Placer::place`] as an `Option`: for retry loops (tasks waiting for room) that only
+    /// need to know whether it fits now.
     pub fn try_place<R: Rng + ?Sized>(
         &mut self,
         req: &PlacementRequest,
         rng: &mut R,
     ) -> Option<HostId> {
-        let pool = self.prepare(req).ok()?;
-        let chosen = {
-            let ctx = self.ctx(req, pool);
-            self.select_indexed(&ctx, rng)
-        }?;
-        self.reserve(chosen, req);
-        Some(HostId(chosen))
+        self.place(req, rng).ok()
     }
 
     /// The same decision as [`Placer::place`] by checking every host (no indexes): the
@@ -436,7 +487,7 @@ impl Placer {
                 self.reserve(h, req);
                 Ok(HostId(h))
             }
-            None => Err(self.explain(req, pool)),
+            None => Err(self.explain_all(req, pool)),
         }
     }
 
@@ -599,6 +650,9 @@ impl Placer {
     /// Adds (`up`) or removes a task's hold on host `h`, keeping every index in step.
     fn change(&mut self, h: u32, req: &PlacementRequest, up: bool) {
         let gid = self.group_id(&req.group);
+        if !up {
+            self.forget_full(h);
+        }
         self.detach(h);
         let d = &req.demand;
         let (old, new) = {
@@ -723,6 +777,9 @@ impl Placer {
 
     /// After the floor moved: hosts that can now fit the smallest demand join the indexes.
     fn rebuild_indexes(&mut self) {
+        for p in &mut self.pools {
+            p.full.clear();
+        }
         for h in 0..self.hosts.len() as u32 {
             if self.should_be_eligible(h) != self.hosts[h as usize].eligible {
                 self.detach(h);
@@ -854,6 +911,8 @@ impl Placer {
 
     /// The first check `h` fails for this request, in ECS's order, or Ok.
     fn check(&self, h: u32, ctx: &Ctx) -> Result<(), Check> {
+        #[cfg(test)]
+        self.checks.set(self.checks.get() + 1);
         let s = &self.hosts[h as usize];
         let d = &ctx.req.demand;
         if s.os != ctx.req.os || s.arch != ctx.req.arch {
@@ -1074,6 +1133,91 @@ impl Placer {
     }
 
     // -----------------------------------------------------------------------------------------
+    // Known-full demands
+    // -----------------------------------------------------------------------------------------
+
+    /// Whether a failure of this request says something about later ones: only if every check
+    /// can only get stricter as tasks are placed. Resources, ports, GPUs, distinctInstance and
+    /// attribute-only expressions do; an expression reading `task:group` or
+    /// `runningTasksCount` can turn true when a task is placed, so those requests are not
+    /// remembered. The pool must also capture every static expression (it keys up to four).
+    fn memo_eligible(&self, ctx: &Ctx) -> bool {
+        self.failure_memo
+            && ctx.member_of.len() <= 4
+            && ctx.member_of.iter().all(|c| !matches!(c.cache, Cache::Dynamic))
+    }
+
+    /// The task group a distinctInstance request is distinct within, if it is one.
+    fn distinct_group(ctx: &Ctx) -> Option<u32> {
+        if ctx.distinct {
+            ctx.group
+        } else {
+            None
+        }
+    }
+
+    /// Whether the pool already failed a demand this request's demand is at least as strict as.
+    fn known_full(&self, ctx: &Ctx) -> bool {
+        let d = &ctx.req.demand;
+        let dg = Self::distinct_group(ctx);
+        ctx.pool.full.iter().any(|m| m.covers(d, dg))
+    }
+
+    /// Remembers that nothing in `pool` fits `req`'s demand, dropping what it makes redundant.
+    fn remember_full(&mut self, pool: u32, req: &PlacementRequest) {
+        let dg = if req.constraints.contains(&ConstraintSpec::DistinctInstance) {
+            self.find_group(&req.group)
+        } else {
+            None
+        };
+        let d = &req.demand;
+        let entry = FullDemand {
+            cpu: d.cpu_units,
+            mem: d.memory_mib,
+            gpus: d.gpus,
+            tcp: d.tcp_ports.clone(),
+            udp: d.udp_ports.clone(),
+            distinct: dg,
+        };
+        let full = &mut self.pools[pool as usize].full;
+        full.retain(|m| !entry.covers_entry(m));
+        if full.len() >= FULL_MEMO {
+            full.remove(0);
+        }
+        full.push(entry);
+    }
+
+    /// A host of these pools got something back (or reconnected): what they could not fit
+    /// before may fit now.
+    fn forget_full(&mut self, h: u32) {
+        for &p in &self.host_pools[h as usize] {
+            self.pools[p as usize].full.clear();
+        }
+    }
+
+    /// A known-full answer must leave the RNG where a walk would have: `random` draws 64
+    /// hosts from the pool's eligible ones before it gives up (see `random_pick`); the other
+    /// strategies draw nothing when no host is feasible.
+    fn draw_like_a_failed_pick<R: Rng + ?Sized>(&self, ctx: &Ctx, rng: &mut R) {
+        if !matches!(self.rules(ctx.req).first(), None | Some(StrategyRule::Random)) {
+            return;
+        }
+        let n = ctx.pool.sample.len();
+        if n > 0 {
+            for _ in 0..64 {
+                let _ = rng.random_range(0..n);
+            }
+        }
+    }
+
+    /// Turns the known-full memo off, so that tests can compare against the plain walk.
+    #[cfg(test)]
+    fn without_failure_memo(mut self) -> Placer {
+        self.failure_memo = false;
+        self
+    }
+
+    // -----------------------------------------------------------------------------------------
     // Explaining failures
     // -----------------------------------------------------------------------------------------
 
@@ -1084,7 +1228,7 @@ impl Placer {
         )
     }
 
-    fn explain(&self, req: &PlacementRequest, pool: u32) -> PlacementFailure {
+    fn explain_all(&self, req: &PlacementRequest, pool: u32) -> PlacementFailure {
         let all: Vec<u32> = (0..self.hosts.len() as u32).collect();
         self.explain_hosts(req, &all, pool)
     }

@@ -14,6 +14,7 @@
 use std::collections::BTreeSet;
 
 use super::fasthash::FastMap;
+use super::Demand;
 
 /// The values one attribute takes, by host class (hosts with equal attributes).
 #[derive(Debug)]
@@ -41,6 +42,42 @@ pub(super) struct PoolPart {
     pub ids: Vec<BTreeSet<u32>>,
 }
 
+/// A demand no eligible host of a pool could fit, remembered until a host of the pool gets
+/// something back. Placing only takes from hosts (resources, ports, GPUs, a group's hosts for
+/// distinctInstance), so until then every demand at least as strict fails too.
+#[derive(Debug, Clone)]
+pub(super) struct FullDemand {
+    pub cpu: u32,
+    pub mem: u32,
+    pub gpus: u32,
+    pub tcp: Vec<u16>,
+    pub udp: Vec<u16>,
+    /// The group of a distinctInstance request.
+    pub distinct: Option<u32>,
+}
+
+impl FullDemand {
+    /// Whether a request for `d` (distinct within `distinct`) is at least as strict as this.
+    pub fn covers(&self, d: &Demand, distinct: Option<u32>) -> bool {
+        d.cpu_units >= self.cpu
+            && d.memory_mib >= self.mem
+            && d.gpus >= self.gpus
+            && self.tcp.iter().all(|p| d.tcp_ports.contains(p))
+            && self.udp.iter().all(|p| d.udp_ports.contains(p))
+            && (self.distinct.is_none() || self.distinct == distinct)
+    }
+
+    /// Whether every request `other` covers is covered by `self` too (so `other` is redundant).
+    pub fn covers_entry(&self, other: &FullDemand) -> bool {
+        other.cpu >= self.cpu
+            && other.mem >= self.mem
+            && other.gpus >= self.gpus
+            && self.tcp.iter().all(|p| other.tcp.contains(p))
+            && self.udp.iter().all(|p| other.udp.contains(p))
+            && (self.distinct.is_none() || self.distinct == other.distinct)
+    }
+}
+
 #[derive(Debug, Default)]
 pub(super) struct Pool {
     /// Every host that passes the static checks, eligible or not, by id.
@@ -60,6 +97,9 @@ pub(super) struct Pool {
     pub parts: FastMap<String, PoolPart>,
     /// Per task group using spread(instanceId): eligible members by (tasks of the group, id).
     pub spread: FastMap<u32, BTreeSet<(u32, u32)>>,
+    /// Demands known to fit no eligible member (see [`FullDemand`]); cleared whenever a member
+    /// gets resources back, reconnects, or the eligibility floor moves.
+    pub full: Vec<FullDemand>,
 }
 
 impl Pool {

@@ -8,6 +8,11 @@
 //! otherwise, a memberOf constraint on a custom attribute matching a quarter of the hosts
 //! (`attribute:tier == a|b|c|d`, one tier per job in turn). Hosts are a mix of large EC2 types
 //! across three zones.
+//!
+//! `--case filling-pool` is the hard case for failures: the same jobs with one memberOf
+//! expression, `attribute:ecs.instance-type =~ m5.*`, that matches two of the five host types
+//! (40% of the hosts). That pool runs out of CPU after about three quarters of a million tasks,
+//! and every later task is unplaceable; failures are counted and timed apart from successes.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -42,6 +47,11 @@ pub struct Args {
     /// Place without any constraint.
     #[arg(long)]
     pub no_constraint: bool,
+    /// Which workload: `c1m` (one tier per job, every task fits) or `filling-pool` (one
+    /// `attribute:ecs.instance-type =~ m5.*` pool that fills, so about a quarter of the tasks
+    /// are unplaceable). `--constraint` / `--no-constraint` override the case's constraint.
+    #[arg(long, value_enum, default_value = "c1m")]
+    pub case: Case,
     /// Tasks per job (task group).
     #[arg(long, default_value_t = 1_000)]
     pub tasks_per_job: u32,
@@ -58,6 +68,15 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
 }
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Case {
+    C1m,
+    FillingPool,
+}
+
+/// The filling-pool case's expression: two of the five bench types, 40% of the hosts.
+pub const FILLING_POOL_EXPR: &str = "attribute:ecs.instance-type =~ m5.*";
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -100,6 +119,19 @@ pub struct Report {
     pub max_us: f64,
     pub placed: u64,
     pub failed: u64,
+    /// Time spent in `place` calls that succeeded, and their latency.
+    pub placed_seconds: f64,
+    pub placed_p99_us: f64,
+    /// Time spent in `place` calls that found no host (the whole failure, without an
+    /// explanation: see `first_failure`), and their latency.
+    pub failed_seconds: f64,
+    pub failed_p50_us: f64,
+    pub failed_p99_us: f64,
+    pub failed_max_us: f64,
+    /// The first failure, explained when it happened (ECS's reason and the per-check counts,
+    /// from a look at every host); the only failure the benchmark shows, so the only one it
+    /// explains. Its cost is in `seconds` but not in the per-failure figures.
+    pub first_failure: Option<String>,
     /// Hosts running at least one task at the end.
     pub hosts_used: u32,
     /// Largest minus smallest task count over hosts (for spread).
@@ -213,8 +245,11 @@ fn jobs(cfg: &Config) -> Vec<PlacementRequest> {
 struct Pass {
     seconds: f64,
     latencies_ns: Vec<u32>,
+    /// Latencies of the failed placements alone.
+    failed_ns: Vec<u32>,
     decisions: Vec<Option<u32>>,
     failed: u64,
+    first_failure: Option<String>,
     placer: Placer,
 }
 
@@ -229,24 +264,44 @@ fn run_pass(
     let mut placer = Placer::new(cluster);
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x9e37_79b9_7f4a_7c15);
     let mut latencies_ns = Vec::with_capacity(tasks as usize);
+    let mut failed_ns = Vec::new();
     let mut decisions = Vec::new();
     let mut failed = 0;
+    let mut first_failure = None;
     let per_job = cfg.tasks_per_job.max(1);
     let start = Instant::now();
     for t in 0..tasks {
         let req = &jobs[(t / per_job) as usize];
         let t0 = Instant::now();
-        let r = if naive { placer.place_scan(req, &mut rng) } else { placer.place(req, &mut rng) };
-        latencies_ns.push(t0.elapsed().as_nanos().min(u32::MAX as u128) as u32);
+        let r = if naive {
+            placer.place_scan(req, &mut rng).map_err(|_| ())
+        } else {
+            placer.place(req, &mut rng).map_err(|_| ())
+        };
+        let ns = t0.elapsed().as_nanos().min(u32::MAX as u128) as u32;
+        latencies_ns.push(ns);
         if r.is_err() {
             failed += 1;
+            failed_ns.push(ns);
+            if first_failure.is_none() {
+                // Shown in the report, so explained (once, outside the latency figures).
+                first_failure = Some(format!("task {t}: {}", failure_text(placer.explain(req))));
+            }
         }
         if keep_decisions {
             decisions.push(r.ok().map(|h| h.0));
         }
     }
     let seconds = start.elapsed().as_secs_f64();
-    Pass { seconds, latencies_ns, decisions, failed, placer }
+    Pass { seconds, latencies_ns, failed_ns, decisions, failed, first_failure, placer }
+}
+
+fn failure_text(f: crate::placement::PlacementFailure) -> String {
+    format!("{} ({})", f.reason.as_ecs_str(), f.explanation)
+}
+
+fn sum_seconds(ns: &[u32]) -> f64 {
+    ns.iter().map(|&n| n as u64).sum::<u64>() as f64 / 1e9
 }
 
 fn percentile_us(sorted: &[u32], p: f64) -> f64 {
@@ -263,6 +318,12 @@ pub fn run_bench(cfg: &Config) -> Report {
     let main = run_pass(cfg, &cluster, cfg.tasks, false, false);
     let mut lat = main.latencies_ns.clone();
     lat.sort_unstable();
+    let mut failed_lat = main.failed_ns.clone();
+    failed_lat.sort_unstable();
+    let failed_seconds = sum_seconds(&failed_lat);
+    let placed_seconds = sum_seconds(&main.latencies_ns) - failed_seconds;
+    // The successes' latencies: every latency but the failures', by sorted difference.
+    let placed_lat = sorted_difference(&lat, &failed_lat);
     let counts: Vec<u32> = main.placer.usages().map(|u| u.running_tasks).collect();
     let hosts_used = counts.iter().filter(|&&c| c > 0).count() as u32;
     let spread = counts.iter().max().unwrap_or(&0) - counts.iter().min().unwrap_or(&0);
@@ -310,10 +371,31 @@ pub fn run_bench(cfg: &Config) -> Report {
         max_us: percentile_us(&lat, 1.0),
         placed,
         failed: main.failed,
+        placed_seconds,
+        placed_p99_us: percentile_us(&placed_lat, 0.99),
+        failed_seconds,
+        failed_p50_us: percentile_us(&failed_lat, 0.50),
+        failed_p99_us: percentile_us(&failed_lat, 0.99),
+        failed_max_us: percentile_us(&failed_lat, 1.0),
+        first_failure: main.first_failure,
         hosts_used,
         tasks_per_host_spread: spread,
         baseline,
     }
+}
+
+/// `all` without one occurrence of each element of `some` (both sorted; `some` ⊆ `all`).
+fn sorted_difference(all: &[u32], some: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(all.len() - some.len().min(all.len()));
+    let mut j = 0;
+    for &x in all {
+        if j < some.len() && some[j] == x {
+            j += 1;
+        } else {
+            out.push(x);
+        }
+    }
+    out
 }
 
 fn rule_label(r: &StrategyRule) -> String {
@@ -340,7 +422,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .map_err(|err| anyhow::anyhow!("--constraint {e:?}: {err}"))?;
             ConstraintMode::Fixed(e.clone())
         }
-        (None, false) => ConstraintMode::TierPerJob,
+        (None, false) => match args.case {
+            Case::C1m => ConstraintMode::TierPerJob,
+            Case::FillingPool => ConstraintMode::Fixed(FILLING_POOL_EXPR.into()),
+        },
     };
     let cfg = Config {
         hosts: args.hosts,
@@ -376,6 +461,24 @@ pub fn render_text(r: &Report) -> String {
         "  placed {} (failed {}), hosts used {}, tasks per host max−min {}\n",
         r.placed, r.failed, r.hosts_used, r.tasks_per_host_spread
     );
+    s += &format!(
+        "  successes:  {:.3} s in total, p99 {:.2} µs\n",
+        r.placed_seconds, r.placed_p99_us
+    );
+    if r.failed > 0 {
+        s += &format!(
+            "  failures:   {} in {:.3} s in total ({:.0}/s), latency p50 {:.2} µs, p99 {:.2} µs, max {:.1} µs\n",
+            r.failed,
+            r.failed_seconds,
+            r.failed as f64 / r.failed_seconds.max(1e-9),
+            r.failed_p50_us,
+            r.failed_p99_us,
+            r.failed_max_us
+        );
+    }
+    if let Some(f) = &r.first_failure {
+        s += &format!("  first failure (explained): {f}\n");
+    }
     if let Some(b) = &r.baseline {
         s += &format!(
             "  baseline:   {}\n              {:.3} s for {} tasks ({:.0}/s) vs indexed {:.3} s: {:.1}x faster; \

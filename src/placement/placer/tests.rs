@@ -37,7 +37,7 @@ fn spread_az() -> StrategyRule {
 
 /// Places with both the indexed and the scanning path on twin placers and checks they agree.
 fn place_both(a: &mut Placer, b: &mut Placer, r: &PlacementRequest) -> Result<u32, FailureReason> {
-    let x = a.place(r, &mut rng()).map(|h| h.0).map_err(|f| f.reason);
+    let x = a.place_explained(r, &mut rng()).map(|h| h.0).map_err(|f| f.reason);
     let y = b.place_scan(r, &mut rng()).map(|h| h.0).map_err(|f| f.reason);
     assert_eq!(x, y, "indexed and scan disagree for {r:?}");
     x
@@ -140,7 +140,7 @@ fn random_is_seeded_and_uniform_enough() {
     let run = |seed| {
         let mut p = Placer::new(&c);
         let mut g = ChaCha8Rng::seed_from_u64(seed);
-        (0..4000).map(|_| p.place(&r, &mut g).unwrap().0).collect::<Vec<_>>()
+        (0..4000).map(|_| p.place_explained(&r, &mut g).unwrap().0).collect::<Vec<_>>()
     };
     let a = run(1);
     assert_eq!(a, run(1), "same seed, same placements");
@@ -155,7 +155,7 @@ fn random_is_seeded_and_uniform_enough() {
     let mut p = Placer::new(&c);
     let mut g = ChaCha8Rng::seed_from_u64(1);
     let hosts: std::collections::BTreeSet<u32> =
-        (0..100).map(|_| p.place(&req(0, 1, vec![]), &mut g).unwrap().0).collect();
+        (0..100).map(|_| p.place_explained(&req(0, 1, vec![]), &mut g).unwrap().0).collect();
     assert_eq!(hosts.len(), 4);
 }
 
@@ -174,7 +174,7 @@ fn distinct_instance() {
     let (mut a, mut b) = (Placer::new(&c), Placer::new(&c));
     assert_eq!(place_both(&mut a, &mut b, &r), Ok(0));
     assert_eq!(place_both(&mut a, &mut b, &r), Ok(1));
-    let f = a.place(&r, &mut rng()).unwrap_err();
+    let f = a.place_explained(&r, &mut rng()).unwrap_err();
     assert_eq!(f.reason, FailureReason::DistinctInstance);
     assert!(
         f.explanation.contains("considered 2 hosts: 2 already run a task of group service:web"),
@@ -183,7 +183,7 @@ fn distinct_instance() {
     );
     // Another group is not affected.
     let other = request(0, 256, "service:api", vec![], vec![ConstraintSpec::DistinctInstance]);
-    assert!(a.place(&other, &mut rng()).is_ok());
+    assert!(a.place_explained(&other, &mut rng()).is_ok());
 }
 
 #[test]
@@ -261,16 +261,16 @@ fn ports_reserved_and_static() {
     let mut ssh = req(0, 256, vec![]);
     ssh.demand.tcp_ports = vec![22];
     let mut p = Placer::new(&c);
-    let f = p.place(&ssh, &mut rng()).unwrap_err();
+    let f = p.place_explained(&ssh, &mut rng()).unwrap_err();
     assert_eq!(f.reason, FailureReason::Ports);
     assert!(f.explanation.contains("already using port 22/tcp"), "{}", f.explanation);
     // UDP and TCP are separate.
     let mut dns = req(0, 256, vec![]);
     dns.demand.udp_ports = vec![80];
     let mut p = Placer::new(&c);
-    p.place(&web, &mut rng()).unwrap();
-    p.place(&web, &mut rng()).unwrap();
-    assert!(p.place(&dns, &mut rng()).is_ok());
+    p.place_explained(&web, &mut rng()).unwrap();
+    p.place_explained(&web, &mut rng()).unwrap();
+    assert!(p.place_explained(&dns, &mut rng()).is_ok());
 }
 
 #[test]
@@ -279,7 +279,7 @@ fn failure_reasons_and_explanations() {
     let c = cluster(&(group("t3.small", 1, "a", "") + &group("t3.medium", 1, "a", "")));
     let mut p = Placer::new(&c);
     // Memory: 5000 MiB fits nowhere; closest is h1 with 4096.
-    let f = p.place(&req(0, 5000, vec![]), &mut rng()).unwrap_err();
+    let f = p.place_explained(&req(0, 5000, vec![]), &mut rng()).unwrap_err();
     assert_eq!(f.reason, FailureReason::Memory);
     assert_eq!(f.closest_host, Some(HostId(1)));
     assert_eq!(
@@ -289,13 +289,13 @@ fn failure_reasons_and_explanations() {
     );
     assert_eq!(f.reason.as_ecs_str(), "RESOURCE:MEMORY");
     // CPU: 3000 units.
-    let f = p.place(&req(3000, 0, vec![]), &mut rng()).unwrap_err();
+    let f = p.place_explained(&req(3000, 0, vec![]), &mut rng()).unwrap_err();
     assert_eq!((f.reason, f.reason.as_ecs_str()), (FailureReason::Cpu, "RESOURCE:CPU"));
     assert!(f.explanation.contains("2 lacked CPU"));
     // Platform: an arm64 task on x86 hosts.
     let mut arm = req(0, 1, vec![]);
     arm.arch = CpuArch::Arm64;
-    let f = p.place(&arm, &mut rng()).unwrap_err();
+    let f = p.place_explained(&arm, &mut rng()).unwrap_err();
     assert_eq!((f.reason, f.reason.as_ecs_str()), (FailureReason::Attribute, "ATTRIBUTE"));
     assert!(
         f.explanation.contains("2 not linux/arm64") && f.explanation.contains("is linux/x86_64"),
@@ -305,14 +305,14 @@ fn failure_reasons_and_explanations() {
     // GPU: none on these hosts.
     let mut gpu = req(0, 1, vec![]);
     gpu.demand.gpus = 1;
-    assert_eq!(p.place(&gpu, &mut rng()).unwrap_err().reason, FailureReason::Gpu);
+    assert_eq!(p.place_explained(&gpu, &mut rng()).unwrap_err().reason, FailureReason::Gpu);
     // Agent: both disconnected.
     p.set_agent_connected(HostId(0), false);
     p.set_agent_connected(HostId(1), false);
-    let f = p.place(&req(0, 1, vec![]), &mut rng()).unwrap_err();
+    let f = p.place_explained(&req(0, 1, vec![]), &mut rng()).unwrap_err();
     assert_eq!((f.reason.as_ecs_str(), f.closest_host), ("AGENT", Some(HostId(0))));
     p.set_agent_connected(HostId(1), true);
-    assert_eq!(p.place(&req(0, 1, vec![]), &mut rng()), Ok(HostId(1)));
+    assert_eq!(p.place_explained(&req(0, 1, vec![]), &mut rng()), Ok(HostId(1)));
     // Mixed: h0 lacks memory, h1 fails memberOf → the closest got further: MemberOf.
     let mut p = Placer::new(&c);
     let r = request(
@@ -322,7 +322,7 @@ fn failure_reasons_and_explanations() {
         vec![],
         vec![ConstraintSpec::MemberOf("attribute:ecs.instance-type == t3.small".into())],
     );
-    let f = p.place(&r, &mut rng()).unwrap_err();
+    let f = p.place_explained(&r, &mut rng()).unwrap_err();
     assert_eq!(f.reason, FailureReason::MemberOf);
     assert_eq!(
         f.explanation,
@@ -331,11 +331,11 @@ fn failure_reasons_and_explanations() {
     );
     // An invalid expression is reported with its column.
     let r = request(0, 1, "g", vec![], vec![ConstraintSpec::MemberOf("attribute:x === 1".into())]);
-    let f = p.place(&r, &mut rng()).unwrap_err();
+    let f = p.place_explained(&r, &mut rng()).unwrap_err();
     assert!(f.explanation.contains("column 13"), "{}", f.explanation);
     // No hosts at all.
     let empty = cluster("");
-    let f = Placer::new(&empty).place(&req(0, 1, vec![]), &mut rng()).unwrap_err();
+    let f = Placer::new(&empty).place_explained(&req(0, 1, vec![]), &mut rng()).unwrap_err();
     assert_eq!(f.reason, FailureReason::NoInstances);
 }
 
@@ -351,18 +351,18 @@ fn release_gives_everything_back() {
         vec![ConstraintSpec::DistinctInstance],
     );
     r.demand.tcp_ports = vec![8080];
-    let h = p.place(&r, &mut rng()).unwrap();
+    let h = p.place_explained(&r, &mut rng()).unwrap();
     let u = p.usage(h);
     assert_eq!((u.remaining_cpu_units, u.remaining_memory_mib, u.running_tasks), (1536, 3072, 1));
     assert_eq!(u.tcp_ports_in_use, vec![8080]);
     assert_eq!(p.group_count(h, "service:web"), 1);
-    assert!(p.place(&r, &mut rng()).is_err());
+    assert!(p.place_explained(&r, &mut rng()).is_err());
     p.release(h, &r);
     let u = p.usage(h);
     assert_eq!((u.remaining_cpu_units, u.remaining_memory_mib, u.running_tasks), (2048, 4096, 0));
     assert!(u.tcp_ports_in_use.is_empty());
     assert_eq!(p.group_count(h, "service:web"), 0);
-    assert_eq!(p.place(&r, &mut rng()), Ok(h));
+    assert_eq!(p.place_explained(&r, &mut rng()), Ok(h));
 }
 
 #[test]
@@ -386,7 +386,7 @@ fn exhausted_hosts_leave_the_index_and_come_back() {
     assert_eq!(got, vec![Ok(0), Ok(0), Ok(1), Ok(0)]);
     let mut p = Placer::new(&c);
     for _ in 0..2 {
-        p.place(&r, &mut rng()).unwrap();
+        p.place_explained(&r, &mut rng()).unwrap();
     }
     assert!(!p.pools[0].mem.iter().any(|&(_, h)| h == 0), "exhausted host left the index");
     assert!(!p.pools[0].sample.contains(&0));
@@ -401,7 +401,7 @@ fn try_place_is_place_without_the_explanation() {
     let (mut a, mut b) = (Placer::new(&c), Placer::new(&c));
     let r = req(0, 1024, vec![BINPACK_MEM]);
     for _ in 0..4 {
-        assert_eq!(a.try_place(&r, &mut rng()), b.place(&r, &mut rng()).ok());
+        assert_eq!(a.try_place(&r, &mut rng()), b.place_explained(&r, &mut rng()).ok());
     }
     assert_eq!(a.try_place(&r, &mut rng()), None);
     assert_eq!(a.usage(HostId(0)), b.usage(HostId(0)));
@@ -415,4 +415,135 @@ fn place_on_a_given_host() {
     let f = p.place_on(HostId(1), &req(0, 1, vec![])).unwrap_err();
     assert_eq!(f.reason, FailureReason::Memory);
     assert!(f.explanation.starts_with("cannot place on i-0000000000000002"), "{}", f.explanation);
+}
+
+/// A pool (here: the m5 hosts) that has filled up: every further failure must cost about
+/// what a success does. Before, each failure walked the pool's eligible hosts and then every
+/// host of the cluster to explain itself, nearly 200 host checks per task here.
+#[test]
+fn failures_in_a_full_pool_cost_no_walk() {
+    // 8 m5.large (2 vCPU = 2048 units, 8 GiB) and 24 t3.large; tasks of 768 units, so the 8
+    // m5 hosts hold 16 tasks and keep 512 units each (still indexed: the floor is 512).
+    let c = cluster(&(group("m5.large", 8, "a", "") + &group("t3.large", 24, "b", "")));
+    let mut p = Placer::new(&c);
+    let m5 = vec![ConstraintSpec::MemberOf("attribute:ecs.instance-type =~ m5.*".into())];
+    let r = request(768, 512, "family:batch", vec![BINPACK_MEM], m5);
+    for _ in 0..16 {
+        p.place(&r, &mut rng()).expect("the pool has room for 16");
+    }
+    let before = p.checks.get();
+    let mut g = rng();
+    for _ in 0..1000 {
+        assert_eq!(p.place(&r, &mut g), Err(Unplaced));
+    }
+    let per_failure = (p.checks.get() - before) as f64 / 1000.0;
+    assert!(per_failure < 0.1, "{per_failure} host checks per failure");
+    // A stricter demand is known not to fit either; a weaker one is looked for again.
+    let with = |cpu, mem| PlacementRequest {
+        demand: Demand { cpu_units: cpu, memory_mib: mem, ..Demand::default() },
+        ..r.clone()
+    };
+    let before = p.checks.get();
+    assert_eq!(p.place(&with(1024, 512), &mut g), Err(Unplaced));
+    assert_eq!(p.place(&with(768, 1024), &mut g), Err(Unplaced));
+    assert_eq!(p.checks.get(), before, "no host looked at for a stricter demand");
+    assert_eq!(p.place(&with(768, 256), &mut g), Err(Unplaced));
+    assert!(p.checks.get() > before, "a weaker demand is looked for");
+    // Explaining is asked for, and gives ECS's reason from a look at every host.
+    let f = p.explain(&r);
+    assert_eq!(f.reason, FailureReason::MemberOf, "{}", f.explanation);
+    assert!(
+        f.explanation.starts_with("considered 32 hosts: 8 lacked CPU, 24 removed by memberOf"),
+        "{}",
+        f.explanation
+    );
+}
+
+/// What a full pool remembers is forgotten as soon as one of its hosts gets room back (a task
+/// released, an agent reconnected).
+#[test]
+fn a_full_pool_takes_tasks_again_after_a_release_or_a_reconnect() {
+    let c = cluster(&(group("m5.large", 2, "a", "") + &group("t3.large", 2, "b", "")));
+    let mut p = Placer::new(&c);
+    let m5 = vec![ConstraintSpec::MemberOf("attribute:ecs.instance-type =~ m5.*".into())];
+    let r = request(2048, 512, "family:batch", vec![BINPACK_MEM], m5);
+    let a = p.place(&r, &mut rng()).unwrap();
+    let b = p.place(&r, &mut rng()).unwrap();
+    assert_eq!(p.place(&r, &mut rng()), Err(Unplaced));
+    p.release(a, &r);
+    assert_eq!(p.place(&r, &mut rng()), Ok(a), "room again after the release");
+    assert_eq!(p.place(&r, &mut rng()), Err(Unplaced));
+    // Disconnect b, release its task (no room: agent gone), reconnect: room again.
+    p.set_agent_connected(b, false);
+    p.release(b, &r);
+    assert_eq!(p.place(&r, &mut rng()), Err(Unplaced));
+    p.set_agent_connected(b, true);
+    assert_eq!(p.place(&r, &mut rng()), Ok(b), "room again after the reconnect");
+}
+
+/// The memo of full pools changes no decision and leaves the RNG where the plain walk leaves
+/// it (random draws 64 hosts before it gives up): the same random workload of placements and
+/// releases, with every kind of constraint, on a placer with the memo and one without.
+#[test]
+fn the_full_pool_memo_changes_no_decision() {
+    let c = cluster(
+        &(group("m5.large", 3, "a", "tier = \"x\"")
+            + &group("t3.medium", 3, "b", "tier = \"y\"")
+            + &group("t3.large", 2, "c", "tier = \"x\"")),
+    );
+    let exprs = [
+        "attribute:ecs.instance-type =~ m5.*",
+        "attribute:tier == x",
+        "task:group == family:a",
+        "runningTasksCount < 2",
+    ];
+    let strategies = [
+        vec![],
+        vec![BINPACK_MEM],
+        vec![BINPACK_CPU],
+        vec![SPREAD_HOST],
+        vec![spread_az(), BINPACK_MEM],
+        vec![StrategyRule::Random],
+    ];
+    let mut work = ChaCha8Rng::seed_from_u64(11);
+    let mut with = Placer::new(&c);
+    let mut without = Placer::new(&c).without_failure_memo();
+    let (mut g1, mut g2) = (ChaCha8Rng::seed_from_u64(5), ChaCha8Rng::seed_from_u64(5));
+    let mut held: Vec<(HostId, PlacementRequest)> = Vec::new();
+    let mut failures = 0;
+    for _ in 0..4000 {
+        if !held.is_empty() && work.random_range(0..4) == 0 {
+            let (h, r) = held.swap_remove(work.random_range(0..held.len()));
+            with.release(h, &r);
+            without.release(h, &r);
+            continue;
+        }
+        let mut constraints = Vec::new();
+        if work.random_range(0..3) == 0 {
+            constraints
+                .push(ConstraintSpec::MemberOf(exprs[work.random_range(0..exprs.len())].into()));
+        }
+        if work.random_range(0..5) == 0 {
+            constraints.push(ConstraintSpec::DistinctInstance);
+        }
+        let mut r = request(
+            work.random_range(1..=4) * 256,
+            work.random_range(1..=4) * 512,
+            ["family:a", "family:b"][work.random_range(0..2)],
+            strategies[work.random_range(0..strategies.len())].clone(),
+            constraints,
+        );
+        if work.random_range(0..4) == 0 {
+            r.demand.tcp_ports = vec![[80, 443][work.random_range(0..2)]];
+        }
+        let x = with.place(&r, &mut g1);
+        let y = without.place(&r, &mut g2);
+        assert_eq!(x, y, "{r:?}");
+        match x {
+            Ok(h) => held.push((h, r)),
+            Err(_) => failures += 1,
+        }
+    }
+    assert!(failures > 500, "the workload fills the cluster ({failures} failures)");
+    assert_eq!(g1.random::<u64>(), g2.random::<u64>(), "the RNGs drew alike");
 }
