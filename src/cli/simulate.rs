@@ -93,7 +93,7 @@ pub fn load(
     cluster_override: Option<&Path>,
     prices: Option<&Path>,
 ) -> Result<Loaded, FileError> {
-    let (sc, refs) = crate::scenario::load_located(scenario)?;
+    let (mut sc, refs) = crate::scenario::load_located(scenario)?;
     let mut catalog = Catalog::builtin();
     if let Some(p) = prices {
         catalog = catalog.with_overrides(p)?;
@@ -131,6 +131,7 @@ pub fn load(
         let (def, _warnings) = crate::taskdef::load(p)?;
         defs.push(def);
     }
+    crate::scenario::resolve_job_containers(&mut sc, &defs)?;
     Ok(Loaded {
         scenario: Arc::new(sc),
         task_defs: Arc::new(defs),

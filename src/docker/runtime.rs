@@ -987,12 +987,16 @@ async fn start_container(shared: Arc<Shared>, info: TaskInfo, index: u16, plan: 
         }
     }
 
-    // A real image with a scenario runtime: stop it when the runtime is up.
+    // A real image with a scenario runtime: stop it when the runtime is up. The job then ended
+    // as the scenario says (its `exit_code`, default 0), not with the 143 of our SIGTERM.
+    let runtime_up = Arc::new(std::sync::atomic::AtomicBool::new(false));
     if !stood_in {
         if let Some(run_for) = plan.run_for {
             let (c, i, wall) = (client.clone(), id.clone(), shared.cfg.wall(run_for));
+            let up = runtime_up.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(wall).await;
+                up.store(true, std::sync::atomic::Ordering::SeqCst);
                 let _ = c.stop(&i, Duration::from_secs(10)).await;
             });
         }
@@ -1005,7 +1009,12 @@ async fn start_container(shared: Arc<Shared>, info: TaskInfo, index: u16, plan: 
     let _ = done_tx.send(true);
     let report = match exit {
         Ok(e) => {
-            Report::ContainerExited { task, container: index, exit_code: e.code as i32, oom: e.oom }
+            let code = if runtime_up.load(std::sync::atomic::Ordering::SeqCst) && !e.oom {
+                plan.exit_code
+            } else {
+                e.code as i32
+            };
+            Report::ContainerExited { task, container: index, exit_code: code, oom: e.oom }
         }
         Err(e) => {
             let _ = shared.tx.send(Msg::Error(format!("waiting for {id}: {e}")));

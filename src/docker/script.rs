@@ -205,7 +205,11 @@ impl Player {
                 .map(|d| d.sample(&mut self.jobs[job].runtimes))
                 .or_else(|| Some(SimDuration(self.end.0.saturating_sub(at.0))));
             let mut rt = RunTask::new(self.defs[spec.task_def], 1);
-            rt.overrides = TaskOverrides { runtime, exit_code: spec.exit_code };
+            rt.overrides = TaskOverrides {
+                runtime,
+                exit_code: spec.exit_code,
+                container: spec.container_index(),
+            };
             let tag = self.next_tag;
             self.next_tag += 1;
             self.tags.insert(tag, Launched { job, run, last: i + 1 == spec.count });

@@ -39,7 +39,8 @@ pub struct DefEntry {
     pub containers: Vec<ContainerFacts>,
     /// Distinct images, in container order.
     pub images: Vec<ImageId>,
-    /// The container whose run time is the task's run time (the first essential one).
+    /// The container whose run time is the task's run time unless a job names another: the
+    /// first essential container that is not a log router ([`main_container`]).
     pub main: u16,
     pub demand: Demand,
     /// Fargate mode: the slot, or why Fargate cannot run it (from `placement::fargate_fit`).
@@ -140,9 +141,17 @@ pub fn container_facts(
     facts
 }
 
-/// The first essential container (ECS requires at least one).
-pub fn main_container(facts: &[ContainerFacts]) -> u16 {
-    facts.iter().position(|c| c.essential).unwrap_or(0) as u16
+/// The container a job runs in unless the scenario names one: the first essential container
+/// that is not a log router (`firelensConfiguration`); a FireLens sidecar is listed first in
+/// many real definitions but never does the work. If every essential container is a log router,
+/// the first essential one (ECS requires at least one).
+pub fn main_container(def: &TaskDefinition, facts: &[ContainerFacts]) -> u16 {
+    let essential = |i: &usize| facts[*i].essential;
+    (0..facts.len())
+        .filter(essential)
+        .find(|&i| !def.containers.get(i).is_some_and(|c| c.log_router))
+        .or_else(|| (0..facts.len()).find(essential))
+        .unwrap_or(0) as u16
 }
 
 /// Whether a task with `request` could be placed on at least one host of `cluster` if that

@@ -87,6 +87,7 @@ impl Engine {
             images_missing: 0,
             billing: false,
             version: 1,
+            stopped_by: None,
         };
         self.s.tasks.insert(task);
         if let Some(s) = service {
@@ -439,6 +440,10 @@ impl Engine {
                 } else {
                     (StopCode::EssentialContainerExited, StoppedReason::EssentialContainerExited)
                 };
+                // Remember which container ended the task: its exit code decides whether the
+                // task failed. The others are stopped because the task is stopping (SIGTERM,
+                // 143), which is no failure of theirs.
+                task.stopped_by = Some(c);
                 self.stop_task(now, id, code, why, out);
             } else {
                 self.start_ready(now, id, out);
@@ -828,11 +833,12 @@ fn readiness(facts: &ContainerFacts, cs: &[ContainerState], entry: &DefEntry) ->
     }
 }
 
-/// How a container should behave: the main container runs for the task's run time and exits
+/// How a container should behave: the job's container (the scenario's `container`, else the
+/// main one) runs for the task's run time and exits
 /// with its exit code; init containers (others wait for them to complete) exit at once with 0;
 /// everything else runs until stopped.
 fn plan(entry: &DefEntry, i: usize, facts: &ContainerFacts, ov: TaskOverrides) -> ContainerPlan {
-    let (run_for, exit_code) = if i == entry.main as usize {
+    let (run_for, exit_code) = if i == ov.container.unwrap_or(entry.main) as usize {
         (ov.runtime, ov.exit_code.unwrap_or(0))
     } else if facts.init {
         (Some(SimDuration::ZERO), 0)

@@ -337,7 +337,7 @@ impl Engine {
             }),
             Err(refusal) => Err(refusal.reasons.join("; ")),
         };
-        let main = defs::main_container(&containers);
+        let main = defs::main_container(&def, &containers);
         let family = def.family.clone();
         self.s.defs.push(DefEntry {
             def,

@@ -80,6 +80,9 @@ pub struct Task {
     pub billing: bool,
     /// Incremented on every state change, as ECS's `version`.
     pub version: u32,
+    /// The essential container whose own exit stopped the task (`EssentialContainerExited`).
+    #[serde(default)]
+    pub stopped_by: Option<u16>,
 }
 
 impl Task {
@@ -88,16 +91,21 @@ impl Task {
         self.times.started_at.is_some()
     }
 
-    /// The task failed: it never started, or an essential container exited non-zero. Tasks
-    /// stopped by a user or the service scheduler did not fail.
+    /// The task failed: it never started, or the essential container whose exit stopped it
+    /// exited non-zero. A job with sidecars (log router, envoy) succeeds when its container
+    /// exits 0: the sidecars are then stopped because the task is stopping and exit 143
+    /// (SIGTERM) or 137 (SIGKILL), which is not a failure. Tasks stopped by a user or the
+    /// service scheduler did not fail.
     pub fn failed(&self, essential: impl Fn(usize) -> bool) -> bool {
+        let bad = |c: &ContainerState| c.exit_code.is_some_and(|e| e != 0);
         match self.stop_code {
             Some(StopCode::TaskFailedToStart) => true,
-            Some(StopCode::EssentialContainerExited) => self
-                .containers
-                .iter()
-                .enumerate()
-                .any(|(i, c)| essential(i) && c.exit_code.is_some_and(|e| e != 0)),
+            Some(StopCode::EssentialContainerExited) => match self.stopped_by {
+                Some(i) => self.containers.get(i as usize).is_some_and(bad),
+                // Every container ended on its own (or an old snapshot): any essential one
+                // that exited non-zero makes it a failure.
+                None => self.containers.iter().enumerate().any(|(i, c)| essential(i) && bad(c)),
+            },
             _ => false,
         }
     }

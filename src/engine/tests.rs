@@ -594,3 +594,37 @@ fn unknown_names_are_refused() {
         Err(CommandError::ServiceNotFound(_))
     ));
 }
+
+#[test]
+fn a_jobs_container_is_the_first_essential_one_that_is_not_a_log_router() {
+    let mut e = Engine::new(Arc::new(cluster(1, 2, 4096)), Mode::Ecs, 1);
+    let mut router = container("log_router", "fluent-bit");
+    router.log_router = true;
+    let id = e.register(taskdef(
+        "etl",
+        512,
+        1024,
+        vec![router, container("app", "app"), container("envoy", "envoy")],
+    ));
+    assert_eq!(e.def(id).main, 1, "the FireLens router is never the job's container");
+    let out = run(&mut e, 0, run_with("etl", Some(60)));
+    let task = out.created[0];
+    let Effect::PullImage { host, .. } = out.effects[0] else { panic!("{out:?}") };
+    let mut starts = Vec::new();
+    for eff in &out.effects {
+        if let Effect::PullImage { image, .. } = eff {
+            let o =
+                report(&mut e, 1, Report::ImagePulled { task, host, image: *image, error: None });
+            starts.extend(o.effects);
+        }
+    }
+    let plans: Vec<_> = starts
+        .iter()
+        .filter_map(|x| match x {
+            Effect::StartContainer { container, plan, .. } => Some((*container, plan.run_for)),
+            _ => None,
+        })
+        .collect();
+    assert!(plans.contains(&(1, Some(SimDuration::from_secs(60)))), "{plans:?}");
+    assert!(plans.contains(&(0, None)), "{plans:?}");
+}

@@ -232,13 +232,18 @@ pub enum HealthStatus {
     Unhealthy,
 }
 
-/// berth's own per-task knobs (beyond ECS's overrides): how long the main container runs and
+/// berth's own per-task knobs (beyond ECS's overrides): how long the job's container runs and
 /// with which exit code. The simulator uses them directly; the Docker runtime passes them to the
 /// workload image. `runtime: None` means "until stopped" (services).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TaskOverrides {
     pub runtime: Option<SimDuration>,
     pub exit_code: Option<i32>,
+    /// The container the job runs in (its index in the task definition); `None`: the
+    /// definition's main container ([`DefEntry::main`]). It must be essential, so that its exit
+    /// ends the task; the scenario loader checks that.
+    #[serde(default)]
+    pub container: Option<u16>,
 }
 
 /// Which task definition a command means.

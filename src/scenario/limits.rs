@@ -173,6 +173,7 @@ mod tests {
             until: until.map(SimDuration),
             runtime: None,
             exit_code: None,
+            container: None,
             after: vec![],
         }
     }

@@ -40,8 +40,92 @@ pub struct Job {
     /// How long the main container runs; `None`: until the end of the scenario.
     pub runtime: Option<Dist>,
     pub exit_code: Option<i32>,
+    /// The container the job runs in (`container = "app"`); `None`: the task definition's first
+    /// essential container that is not a log router. `runtime` and `exit_code` apply to it.
+    #[serde(default)]
+    pub container: Option<JobContainer>,
     /// Jobs (indices) whose runs must finish before each run of this one.
     pub after: Vec<usize>,
+}
+
+/// A job's `container`, with where the scenario file names it (checked against the task
+/// definition once that is loaded: [`check_job_containers`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobContainer {
+    pub name: String,
+    pub line: usize,
+    pub column: usize,
+    /// Its index in the task definition, set by [`resolve_job_containers`].
+    #[serde(default)]
+    pub index: Option<u16>,
+}
+
+impl Job {
+    /// The container index the job's tasks run in, once resolved; `None`: the definition's
+    /// default (first essential container that is not a log router).
+    pub fn container_index(&self) -> Option<u16> {
+        self.container.as_ref().and_then(|c| c.index)
+    }
+}
+
+/// The index of the container `job` runs in, if the scenario names one; an error if `def` has
+/// no such container or it is not essential (a non-essential container's exit does not end the
+/// task, so the job would never finish).
+pub fn job_container(
+    job: &Job,
+    def: &crate::taskdef::model::TaskDefinition,
+) -> Result<Option<u16>, String> {
+    let Some(want) = &job.container else { return Ok(None) };
+    match def.containers.iter().position(|c| c.name == want.name) {
+        None => Err(format!(
+            "task definition {:?} has no container named {:?} (it has: {})",
+            def.family,
+            want.name,
+            def.containers.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+        )),
+        Some(i) if !def.containers[i].essential => Err(format!(
+            "container {:?} is not essential: its exit would not end the task, so the job would \
+             never finish; name an essential container, or mark it \"essential\": true",
+            want.name
+        )),
+        Some(i) => Ok(Some(i as u16)),
+    }
+}
+
+/// Resolves every job's `container` against its loaded task definition (`defs` in
+/// [`Scenario::task_defs`] order); errors name the scenario file, line and column. The
+/// simulator and the Docker runtime read the result from [`Job::container_index`].
+pub fn resolve_job_containers(
+    sc: &mut Scenario,
+    defs: &[crate::taskdef::model::TaskDefinition],
+) -> Result<(), FileError> {
+    let mut diags = Vec::new();
+    for (i, job) in sc.jobs.iter_mut().enumerate() {
+        let Some(def) = defs.get(job.task_def) else { continue };
+        match job_container(job, def) {
+            Ok(index) => {
+                if let Some(c) = job.container.as_mut() {
+                    c.index = index;
+                }
+            }
+            Err(e) => {
+                let want = job.container.as_ref().expect("only a named container can fail");
+                diags.push(
+                    Diagnostic::error(
+                        format!("tasks[{i}].container"),
+                        Pos { line: want.line, column: want.column },
+                        e,
+                    )
+                    .with_hint("`container` names the container the job runs in"),
+                );
+            }
+        }
+    }
+    if diags.is_empty() {
+        Ok(())
+    } else {
+        Err(FileError::new(&sc.file, diags))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -133,6 +217,7 @@ struct RawTask {
     until: Option<Spanned<String>>,
     runtime: Option<Spanned<String>>,
     exit_code: Option<Spanned<i64>>,
+    container: Option<Spanned<String>>,
     after: Option<Vec<Spanned<String>>>,
 }
 
@@ -434,6 +519,15 @@ pub fn parse_located(file: &Path, text: &str) -> Result<(Scenario, Refs), FileEr
             until,
             runtime,
             exit_code,
+            container: t.container.as_ref().map(|c| {
+                let at = Pos::of_offset(text, c.span().start);
+                JobContainer {
+                    name: c.get_ref().clone(),
+                    line: at.line,
+                    column: at.column,
+                    index: None,
+                }
+            }),
             after,
         });
     }

@@ -392,7 +392,11 @@ impl Sim {
                     .map(|d| d.sample(&mut self.s.jobs[job as usize].runtimes))
                     .or_else(|| Some(SimDuration(self.end.0.saturating_sub(at.0))));
                 let mut rt = RunTask::new(self.s.defs[spec.task_def], 1);
-                rt.overrides = TaskOverrides { runtime, exit_code: spec.exit_code };
+                rt.overrides = TaskOverrides {
+                    runtime,
+                    exit_code: spec.exit_code,
+                    container: spec.container_index(),
+                };
                 let mut out = std::mem::take(&mut self.out);
                 match self.engine.handle_into(at, Command::RunTask(rt), &mut out) {
                     Ok(()) => {

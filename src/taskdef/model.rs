@@ -121,6 +121,10 @@ pub struct ContainerDefinition {
     pub mount_points: Vec<MountPoint>,
     pub volumes_from: Vec<String>,
     pub log_driver: Option<String>,
+    /// It has a `firelensConfiguration`: a log router (FireLens), a sidecar that never is the
+    /// container a job runs in.
+    #[serde(default)]
+    pub log_router: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -271,6 +275,7 @@ impl ContainerDefinition {
             mount_points: Vec::new(),
             volumes_from: Vec::new(),
             log_driver: None,
+            log_router: false,
         }
     }
 }

@@ -550,6 +550,7 @@ impl Builder<'_> {
             mount_points,
             volumes_from,
             log_driver: c.get("logConfiguration").and_then(|l| Self::str(l, "logDriver")),
+            log_router: c.get("firelensConfiguration").is_some(),
             name,
         }
     }

@@ -106,6 +106,7 @@ pub fn workload(tasks: u32, days: u32, seed: u64, mode: Mode) -> SimSetup {
         until: None,
         runtime,
         exit_code: None,
+        container: None,
         after: vec![],
     };
     let scenario = Scenario {
