@@ -80,3 +80,54 @@ fn a_job_container_that_does_not_exist_or_is_not_essential_is_refused_with_its_p
         assert!(e.contains(want), "{e}");
     }
 }
+
+const NO_HOSTS: &str = "name = \"empty\"\nregion = \"us-east-1\"\n";
+
+const SMALL: &str = r#"{"family": "small", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+  "containerDefinitions": [{"name": "app", "image": "app:1"}]}"#;
+
+const WHOLE_HOST: &str = r#"{"family": "big", "networkMode": "awsvpc", "cpu": "2048", "memory": "4096",
+  "containerDefinitions": [{"name": "app", "image": "app:1"}]}"#;
+
+#[test]
+fn a_cluster_with_no_hosts_does_not_win_the_verdict() {
+    let sc = "duration = \"1d\"\ncluster = \"c.toml\"\n[[tasks]]\ntask_def = \"t.json\"\ncount = 4\n\
+              every = \"1h\"\nruntime = \"10m\"\n[expect]\ncheaper = \"ecs\"\n";
+    let (_dir, path) = write(sc, &[("c.toml", NO_HOSTS), ("t.json", SMALL)]);
+    let loaded = berth::cli::simulate::load(&path, None, None).unwrap_or_else(|e| panic!("{e}"));
+    let r = berth::cli::simulate::run_modes(&loaded, &[Mode::Ecs, Mode::Fargate], 1, &|_| {}).0;
+    let v = r.verdict.as_ref().expect("both modes ran");
+    assert_eq!(v.could_not_run, [Mode::Ecs], "{v:?}");
+    assert_eq!(v.cheaper, Mode::Fargate, "{v:?}");
+    assert!(v.difference_usd.is_zero(), "{v:?}");
+    assert!(v.text.contains("ECS on EC2 could not run it"), "{}", v.text);
+    assert!(v.text.contains("the cluster has no hosts"), "{}", v.text);
+    assert!(!v.text.contains("cheaper by"), "{}", v.text);
+    let cheaper = r.expectations.iter().find(|e| e.name.starts_with("cheaper")).unwrap();
+    assert!(!cheaper.ok, "{cheaper:?}");
+    assert!(cheaper.detail.contains("could not run"), "{cheaper:?}");
+    // The JSON says so too.
+    let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+    assert_eq!(json["verdict"]["could_not_run"], serde_json::json!(["ecs"]));
+}
+
+#[test]
+fn tasks_still_waiting_at_the_end_count_in_the_wait_statistics_and_per_family() {
+    // Two hosts, each holding one whole-host task: of 4 tasks that run all day, 2 wait for ever.
+    let sc = "duration = \"1d\"\ncluster = \"c.toml\"\n[[tasks]]\ntask_def = \"t.json\"\ncount = 4\n";
+    let r = run(sc, &[("c.toml", CLUSTER), ("t.json", WHOLE_HOST)], &[Mode::Ecs, Mode::Fargate]);
+    let e = &r.modes[&Mode::Ecs];
+    assert_eq!(e.tasks.waiting_at_end, 2, "{:?}", e.tasks);
+    assert_eq!(e.tasks.running_at_end, 2, "{:?}", e.tasks);
+    assert_eq!(e.wait.tasks, 4, "{:?}", e.wait);
+    assert_eq!(e.wait.still_waiting, 2, "{:?}", e.wait);
+    assert_eq!(e.wait.max_s, 86_400.0, "{:?}", e.wait);
+    let fam = &e.families[0];
+    assert_eq!((fam.tasks.running_at_end, fam.tasks.waiting_at_end), (2, 2), "{:?}", fam.tasks);
+    let f = &r.modes[&Mode::Fargate];
+    assert_eq!(f.families[0].tasks.running_at_end, 4, "{:?}", f.families[0].tasks);
+    let v = r.verdict.as_ref().unwrap();
+    assert_eq!(v.could_not_run, [Mode::Ecs], "{v:?}");
+    let text = berth::report::render_text(&r);
+    assert!(text.contains("2 still waiting"), "{text}");
+}

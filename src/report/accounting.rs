@@ -166,6 +166,9 @@ pub struct Accounting {
     counts: TaskCounts,
     bars: Vec<Bar>,
     bars_dropped: u64,
+    /// Tasks still waiting at the end (set by `finish`).
+    #[serde(default)]
+    still_waiting: u64,
     #[serde(skip)]
     rates: BTreeMap<(OsFamily, CpuArch), Option<RateCache>>,
 }
@@ -220,6 +223,7 @@ impl Accounting {
             counts: TaskCounts::default(),
             bars: Vec::new(),
             bars_dropped: 0,
+            still_waiting: 0,
             rates: BTreeMap::new(),
         }
     }
@@ -539,10 +543,17 @@ impl Accounting {
             if let Some(rs) = l.running_since {
                 self.families[l.family as usize].running_ms += (end - rs) as u128;
             }
+            let fc = &mut self.families[l.family as usize].counts;
             if l.waiting {
+                // It waited until the end (and would have waited longer): the wait statistics
+                // count it with that time, and say how many such tasks there are.
                 self.counts.waiting_at_end += 1;
+                fc.waiting_at_end += 1;
+                self.wait.record(end - l.created);
+                self.still_waiting += 1;
             } else {
                 self.counts.running_at_end += 1;
+                fc.running_at_end += 1;
             }
             if let Some(since) = l.since {
                 match self.mode {
@@ -622,6 +633,7 @@ impl Accounting {
             counts: self.counts,
             bars: self.bars,
             bars_dropped: self.bars_dropped,
+            still_waiting: self.still_waiting,
         }
     }
 }
@@ -659,6 +671,7 @@ pub(super) struct Parts {
     pub counts: TaskCounts,
     pub bars: Vec<Bar>,
     pub bars_dropped: u64,
+    pub still_waiting: u64,
 }
 
 pub(super) struct FamilyParts {

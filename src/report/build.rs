@@ -259,6 +259,7 @@ pub(super) fn build(p: Parts, engine: &Engine, px: &PriceContext) -> ModeReport 
         tasks: p.counts,
         wait: WaitStats {
             tasks: p.wait.n,
+            still_waiting: p.still_waiting,
             p50_s: p.wait.quantile(0.5) as f64 / 1000.0,
             p95_s: p.wait.quantile(0.95) as f64 / 1000.0,
             max_s: p.wait.max as f64 / 1000.0,

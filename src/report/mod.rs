@@ -46,11 +46,16 @@ pub struct TaskCounts {
 }
 
 /// Time in PROVISIONING: ECS mode waits for a host with room; Fargate provisions the slot.
-/// Tasks stopped while still waiting count with the time they waited.
+/// Tasks stopped while still waiting count with the time they waited; tasks still waiting when
+/// the scenario ends count with the time until the end (their wait is at least that long).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WaitStats {
-    /// Tasks that left PROVISIONING (placed, provisioned, or stopped while waiting).
+    /// Tasks that left PROVISIONING (placed, provisioned, or stopped while waiting), plus those
+    /// still waiting at the end.
     pub tasks: u64,
+    /// Of `tasks`, those still waiting at the end, counted as waiting until the end.
+    #[serde(default)]
+    pub still_waiting: u64,
     pub p50_s: f64,
     pub p95_s: f64,
     pub max_s: f64,
@@ -215,11 +220,40 @@ pub struct ScenarioInfo {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
+    /// The cheaper mode; when a mode could not run the workload ([`Verdict::could_not_run`]),
+    /// the mode that did run it (a bill for work not done is no saving), with no difference.
     pub cheaper: Mode,
     pub difference_usd: Usd,
     /// How much the cheaper mode saves, in percent of the dearer one.
     pub savings_pct: Decimal,
     pub text: String,
+    /// Modes that could not run the workload: tasks that never got a host or a Fargate slot
+    /// (no hosts, too little room, refused by Fargate). Then there is no comparison:
+    /// `difference_usd` and `savings_pct` are 0 and `[expect] cheaper` fails.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub could_not_run: Vec<Mode>,
+}
+
+/// Tasks of a mode that never got capacity: still waiting at the end, or stopped (refused,
+/// scaled in) while waiting. A mode with any did not run the whole workload.
+pub fn never_placed(m: &ModeReport) -> u64 {
+    m.tasks.waiting_at_end + m.tasks.stopped_while_waiting
+}
+
+/// Why a mode could not run the workload, or `None` if it ran all of it.
+fn could_not_run(m: &ModeReport) -> Option<String> {
+    let n = never_placed(m);
+    if n == 0 {
+        return None;
+    }
+    let tasks = format!("{} task{}", thousands(n), if n == 1 { "" } else { "s" });
+    Some(match m.ecs.as_ref() {
+        Some(e) if e.instance_types.is_empty() => {
+            format!("{tasks} never got a host because the cluster has no hosts")
+        }
+        Some(_) => format!("{tasks} never got a host"),
+        None => format!("{tasks} never got a Fargate slot"),
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -273,6 +307,11 @@ fn pct(a: Decimal, of: Decimal) -> Decimal {
 }
 
 fn verdict(e: &ModeReport, f: &ModeReport) -> Verdict {
+    let failed: Vec<(&ModeReport, String)> =
+        [e, f].into_iter().filter_map(|m| could_not_run(m).map(|why| (m, why))).collect();
+    if !failed.is_empty() {
+        return no_verdict(e, f, &failed);
+    }
     let (cheaper, dear) = if e.total_usd <= f.total_usd { (e, f) } else { (f, e) };
     let diff = dear.total_usd - cheaper.total_usd;
     let savings = pct(diff, dear.total_usd);
@@ -289,20 +328,12 @@ fn verdict(e: &ModeReport, f: &ModeReport) -> Verdict {
             difference_usd: Decimal::ZERO,
             savings_pct: Decimal::ZERO,
             text: format!("Both modes cost the same ({}).", format_usd(e.total_usd)),
+            could_not_run: Vec::new(),
         };
     }
-    // Work ECS mode never did (tasks still waiting, or stopped before they got a host) makes
-    // its bill look smaller than the workload's.
-    let undone = e.tasks.waiting_at_end + e.tasks.stopped_while_waiting;
+    // Work a mode never did (tasks still waiting, or stopped before they got a host) was
+    // handled above: such a mode gets no verdict.
     match cheaper.mode {
-        Mode::Ecs if undone > 0 => {
-            why.push(format!(
-                "but only because its hosts could not run all the work: {} task{} never got a \
-                 host, so the hosts are too few for this workload and the comparison flatters ECS",
-                thousands(undone),
-                if undone == 1 { "" } else { "s" }
-            ));
-        }
         Mode::Ecs => {
             why.push(format!(
                 "the EC2 hosts were well used (tasks reserved up to {util:.0}% of their capacity), \
@@ -359,6 +390,33 @@ fn verdict(e: &ModeReport, f: &ModeReport) -> Verdict {
         difference_usd: diff.normalize(),
         savings_pct: savings.normalize(),
         text,
+        could_not_run: Vec::new(),
+    }
+}
+
+/// The verdict when a mode (or both) could not run the workload: it names them and compares
+/// nothing, since the cheaper bill would be for less work.
+fn no_verdict(e: &ModeReport, f: &ModeReport, failed: &[(&ModeReport, String)]) -> Verdict {
+    let why: Vec<String> = failed
+        .iter()
+        .map(|(m, why)| format!("{} could not run it: {why}", mode_name(m.mode)))
+        .collect();
+    let ran = [e, f].into_iter().find(|m| !failed.iter().any(|(x, _)| x.mode == m.mode));
+    let text = match ran {
+        Some(r) => format!(
+            "No verdict: {}. Only {} ran the whole workload ({}); add capacity and compare again.",
+            why.join("; "),
+            mode_name(r.mode),
+            format_usd(r.total_usd)
+        ),
+        None => format!("No verdict: neither mode ran the whole workload. {}.", why.join("; ")),
+    };
+    Verdict {
+        cheaper: ran.map(|r| r.mode).unwrap_or(Mode::Fargate),
+        difference_usd: Decimal::ZERO,
+        savings_pct: Decimal::ZERO,
+        text,
+        could_not_run: failed.iter().map(|(m, _)| m.mode).collect(),
     }
 }
 
@@ -403,6 +461,14 @@ fn check(
     let mut out = Vec::new();
     if let Some(want) = x.cheaper {
         let r = match verdict {
+            Some(v) if !v.could_not_run.is_empty() => ExpectationResult {
+                name: format!("cheaper = \"{want}\""),
+                ok: false,
+                detail: format!(
+                    "no comparison: {} could not run the workload",
+                    v.could_not_run.iter().map(|m| mode_name(*m)).collect::<Vec<_>>().join(" and ")
+                ),
+            },
             Some(v) if v.cheaper == want && !v.difference_usd.is_zero() => ExpectationResult {
                 name: format!("cheaper = \"{want}\""),
                 ok: true,
@@ -495,6 +561,11 @@ fn check(
     if let Some(min) = x.min_savings_pct {
         let name = format!("min_savings_pct = {min}");
         out.push(match verdict {
+            Some(v) if !v.could_not_run.is_empty() => ExpectationResult {
+                name,
+                ok: false,
+                detail: "no comparison: a mode could not run the workload".into(),
+            },
             Some(v) if v.savings_pct >= min => ExpectationResult {
                 name,
                 ok: true,

@@ -27,6 +27,36 @@ fn share(a: Decimal, of: Decimal) -> String {
     }
 }
 
+/// Rounds `parts` to cents so that the rounded parts add up to `total` rounded to cents (the
+/// largest-remainder method): a report whose lines were rounded one by one could show parts
+/// a cent off their total. Parts must sum to `total` exactly (they do: the report's exact
+/// decimals). A total under a cent is left alone, shown at full precision as before.
+pub fn cents_adding_up(total: Usd, parts: &[Usd]) -> Vec<Usd> {
+    let cent = Decimal::new(1, 2);
+    if total.abs() < cent || parts.iter().any(|p| p.is_sign_negative()) {
+        return parts.to_vec();
+    }
+    let target =
+        total.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let mut out: Vec<Usd> = parts
+        .iter()
+        .map(|p| p.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero))
+        .collect();
+    let mut short =
+        ((target - out.iter().copied().sum::<Decimal>()) / cent).round().to_i64().unwrap_or(0);
+    // The parts whose dropped remainders are largest get the missing cents.
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by(|&a, &b| (parts[b] - out[b]).cmp(&(parts[a] - out[a])).then(a.cmp(&b)));
+    for &i in order.iter().cycle().take(parts.len() * 2) {
+        if short <= 0 {
+            break;
+        }
+        out[i] += cent;
+        short -= 1;
+    }
+    out
+}
+
 /// Renders the report for people.
 pub fn render_text(r: &Report) -> String {
     let mut s = String::new();
@@ -132,8 +162,23 @@ pub fn summary_rows(r: &Report) -> Vec<(String, Vec<String>)> {
             rows.push((label.to_string(), cells));
         }
     };
+    // Every part shown is rounded so that the parts add up to the total shown.
+    let top = |m: &ModeReport| -> Vec<Usd> {
+        match (&m.ecs, &m.fargate) {
+            (Some(c), _) => cents_adding_up(m.total_usd, &[c.hosts_usd, m.extra_usd]),
+            (None, Some(c)) => cents_adding_up(
+                m.total_usd,
+                &[c.vcpu_usd, c.memory_usd, c.ephemeral_storage_usd, c.os_license_usd, m.extra_usd],
+            ),
+            (None, None) => vec![m.extra_usd],
+        }
+    };
+    // Hosts, shown rounded as part of the total, split into instance types and into
+    // reserved + idle, each adding up to the hosts line.
+    let hosts_shown = |m: &ModeReport| top(m)[0];
+    let ecs_split = |m: &ModeReport, parts: &[Usd]| cents_adding_up(hosts_shown(m), parts);
     row("Total cost", &|m| Some(format_usd(m.total_usd)));
-    row("  EC2 hosts", &|m| m.ecs.as_ref().map(|c| format_usd(c.hosts_usd)));
+    row("  EC2 hosts", &|m| m.ecs.as_ref().map(|_| format_usd(hosts_shown(m))));
     let mut types: Vec<String> = Vec::new();
     for m in &modes {
         for t in m.ecs.iter().flat_map(|c| &c.instance_types) {
@@ -152,11 +197,15 @@ pub fn summary_rows(r: &Report) -> Vec<(String, Vec<String>)> {
         row(&label, &|m| {
             m.ecs
                 .as_ref()
-                .and_then(|c| c.instance_types.iter().find(|t| &t.instance_type == ty))
-                .map(|t| {
+                .and_then(|c| {
+                    let i = c.instance_types.iter().position(|t| &t.instance_type == ty)?;
+                    let parts: Vec<Usd> = c.instance_types.iter().map(|t| t.usd).collect();
+                    Some((&c.instance_types[i], ecs_split(m, &parts)[i]))
+                })
+                .map(|(t, shown)| {
                     format!(
                         "{} (CPU {}, mem {})",
-                        format_usd(t.usd),
+                        format_usd(shown),
                         pct_f(t.cpu_utilisation),
                         pct_f(t.memory_utilisation)
                     )
@@ -165,34 +214,38 @@ pub fn summary_rows(r: &Report) -> Vec<(String, Vec<String>)> {
     }
     row("    reserved by tasks", &|m| {
         m.ecs.as_ref().map(|c| {
-            format!("{}{}", format_usd(c.reserved_usd), share(c.reserved_usd, c.hosts_usd))
+            let shown = ecs_split(m, &[c.reserved_usd, c.idle_usd])[0];
+            format!("{}{}", format_usd(shown), share(c.reserved_usd, c.hosts_usd))
         })
     });
     row("    idle capacity", &|m| {
-        m.ecs
-            .as_ref()
-            .map(|c| format!("{}{}", format_usd(c.idle_usd), share(c.idle_usd, c.hosts_usd)))
+        m.ecs.as_ref().map(|c| {
+            let shown = ecs_split(m, &[c.reserved_usd, c.idle_usd])[1];
+            format!("{}{}", format_usd(shown), share(c.idle_usd, c.hosts_usd))
+        })
     });
     row("  vCPU", &|m| {
         m.fargate
             .as_ref()
-            .map(|c| format!("{} ({} vCPU-h)", format_usd(c.vcpu_usd), hours(c.vcpu_hours)))
+            .map(|c| format!("{} ({} vCPU-h)", format_usd(top(m)[0]), hours(c.vcpu_hours)))
     });
     row("  memory", &|m| {
         m.fargate
             .as_ref()
-            .map(|c| format!("{} ({} GB-h)", format_usd(c.memory_usd), hours(c.gb_hours)))
+            .map(|c| format!("{} ({} GB-h)", format_usd(top(m)[1]), hours(c.gb_hours)))
     });
     row("  ephemeral storage > 20 GB", &|m| {
-        m.fargate.as_ref().map(|c| {
-            format!("{} ({} GB-h)", format_usd(c.ephemeral_storage_usd), hours(c.storage_gb_hours))
-        })
+        m.fargate
+            .as_ref()
+            .map(|c| format!("{} ({} GB-h)", format_usd(top(m)[2]), hours(c.storage_gb_hours)))
     });
-    row("  OS licence (Windows)", &|m| m.fargate.as_ref().map(|c| format_usd(c.os_license_usd)));
+    row("  OS licence (Windows)", &|m| m.fargate.as_ref().map(|_| format_usd(top(m)[3])));
     row("  (size rounding, included above)", &|m| {
         m.fargate.as_ref().map(|c| format_usd(c.rounding_usd))
     });
-    row("  extra (cluster file)", &|m| (!m.extra.is_empty()).then(|| format_usd(m.extra_usd)));
+    row("  extra (cluster file)", &|m| {
+        (!m.extra.is_empty()).then(|| format_usd(*top(m).last().expect("extra is the last part")))
+    });
     row("Utilisation (CPU / memory)", &|m| {
         m.ecs
             .as_ref()
@@ -215,6 +268,9 @@ pub fn summary_rows(r: &Report) -> Vec<(String, Vec<String>)> {
             human_secs(m.wait.p95_s),
             human_secs(m.wait.max_s)
         ))
+    });
+    row("  (waits counted until the end for)", &|m| {
+        (m.wait.still_waiting > 0).then(|| format!("{} still waiting", n(m.wait.still_waiting)))
     });
 
     rows
@@ -276,4 +332,25 @@ pub fn family_table(r: &Report) -> Option<Vec<Vec<String>>> {
         table.push(row);
     }
     Some(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn rounded_parts_add_up_to_the_rounded_total() {
+        // One by one these round to $0.01 + $0.01 (and $1.00 × 3): a cent off their totals.
+        assert_eq!(cents_adding_up(dec!(0.01), &[dec!(0.005), dec!(0.005)]), [dec!(0.01), dec!(0)]);
+        let three = cents_adding_up(dec!(3.012), &[dec!(1.004), dec!(1.004), dec!(1.004)]);
+        assert_eq!(three.iter().copied().sum::<Decimal>(), dec!(3.01));
+        // The part with the largest dropped remainder gets the cent.
+        assert_eq!(
+            cents_adding_up(dec!(10.0), &[dec!(3.333), dec!(3.333), dec!(3.334)]),
+            [dec!(3.33), dec!(3.33), dec!(3.34)]
+        );
+        // Under a cent nothing is rounded away.
+        assert_eq!(cents_adding_up(dec!(0.000123), &[dec!(0.000123)]), [dec!(0.000123)]);
+    }
 }
