@@ -91,7 +91,8 @@ const WHOLE_HOST: &str = r#"{"family": "big", "networkMode": "awsvpc", "cpu": "2
 
 #[test]
 fn a_cluster_with_no_hosts_does_not_win_the_verdict() {
-    let sc = "duration = \"1d\"\ncluster = \"c.toml\"\n[[tasks]]\ntask_def = \"t.json\"\ncount = 4\n\
+    let sc =
+        "duration = \"1d\"\ncluster = \"c.toml\"\n[[tasks]]\ntask_def = \"t.json\"\ncount = 4\n\
               every = \"1h\"\nruntime = \"10m\"\n[expect]\ncheaper = \"ecs\"\n";
     let (_dir, path) = write(sc, &[("c.toml", NO_HOSTS), ("t.json", SMALL)]);
     let loaded = berth::cli::simulate::load(&path, None, None).unwrap_or_else(|e| panic!("{e}"));
@@ -114,7 +115,8 @@ fn a_cluster_with_no_hosts_does_not_win_the_verdict() {
 #[test]
 fn tasks_still_waiting_at_the_end_count_in_the_wait_statistics_and_per_family() {
     // Two hosts, each holding one whole-host task: of 4 tasks that run all day, 2 wait for ever.
-    let sc = "duration = \"1d\"\ncluster = \"c.toml\"\n[[tasks]]\ntask_def = \"t.json\"\ncount = 4\n";
+    let sc =
+        "duration = \"1d\"\ncluster = \"c.toml\"\n[[tasks]]\ntask_def = \"t.json\"\ncount = 4\n";
     let r = run(sc, &[("c.toml", CLUSTER), ("t.json", WHOLE_HOST)], &[Mode::Ecs, Mode::Fargate]);
     let e = &r.modes[&Mode::Ecs];
     assert_eq!(e.tasks.waiting_at_end, 2, "{:?}", e.tasks);
@@ -130,4 +132,30 @@ fn tasks_still_waiting_at_the_end_count_in_the_wait_statistics_and_per_family() 
     assert_eq!(v.could_not_run, [Mode::Ecs], "{v:?}");
     let text = berth::report::render_text(&r);
     assert!(text.contains("2 still waiting"), "{text}");
+}
+
+const WINDOWS_HOSTS: &str = "name = \"win\"\nregion = \"us-east-1\"\n[[hosts]]\n\
+    instance_type = \"m5.large\"\nos = \"windows\"\ncount = 2\n";
+
+#[test]
+fn a_windows_host_without_a_windows_price_is_refused_with_exit_2() {
+    let sc = "duration = \"1d\"\ncluster = \"c.toml\"\n[[tasks]]\ntask_def = \"t.json\"\n";
+    let (dir, path) = write(sc, &[("c.toml", WINDOWS_HOSTS), ("t.json", SMALL)]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("simulate")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("c.toml:5:6"), "{err}");
+    assert!(err.contains("hosts[0].usd_per_hour"), "{err}");
+    assert!(err.contains("no Windows price for m5.large in us-east-1"), "{err}");
+    assert!(err.contains("set usd_per_hour in this [[hosts]] group"), "{err}");
+    // With the price given, the hosts are billed at it.
+    let priced = format!("{WINDOWS_HOSTS}usd_per_hour = \"0.5\"\n");
+    std::fs::write(dir.path().join("c.toml"), priced).unwrap();
+    let loaded = berth::cli::simulate::load(&path, None, None).unwrap_or_else(|e| panic!("{e}"));
+    let r = berth::cli::simulate::run_modes(&loaded, &[Mode::Ecs], 1, &|_| {}).0;
+    assert_eq!(r.modes[&Mode::Ecs].ecs.as_ref().unwrap().hosts_usd, sim_common::dec("24"));
 }

@@ -470,6 +470,25 @@ impl Parser<'_> {
                 }
             },
         };
+        if os == OsFamily::Windows && g.usd_per_hour.is_none() && priced.is_some() {
+            // The catalog's EC2 prices are Linux on-demand prices; a Windows instance costs
+            // more (the licence is included in its hourly price), and berth has no such price.
+            // Billing the Linux price would understate the ECS bill.
+            let at = g.os.as_ref().map(|o| o.span()).unwrap_or(ty_span.clone());
+            self.error_hint(
+                path("usd_per_hour"),
+                at,
+                format!(
+                    "no Windows price for {ty} in {region}: the price catalog has Linux EC2 \
+                     prices only"
+                ),
+                format!(
+                    "set usd_per_hour in this [[hosts]] group to the Windows on-demand price of \
+                     {ty} in {region} (licence included; AWS's EC2 on-demand pricing page lists it \
+                     under Windows)"
+                ),
+            );
+        }
         let zone = match &g.zone {
             Some(z) => {
                 if !z.get_ref().starts_with(region) {
