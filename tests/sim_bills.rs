@@ -159,3 +159,32 @@ fn a_windows_host_without_a_windows_price_is_refused_with_exit_2() {
     let r = berth::cli::simulate::run_modes(&loaded, &[Mode::Ecs], 1, &|_| {}).0;
     assert_eq!(r.modes[&Mode::Ecs].ecs.as_ref().unwrap().hosts_usd, sim_common::dec("24"));
 }
+
+#[test]
+fn the_rate_table_names_each_rates_source_and_date() {
+    let sc = "duration = \"1d\"\ncluster = \"c.toml\"\n[[tasks]]\ntask_def = \"t.json\"\nruntime = \"1h\"\n";
+    let cluster =
+        format!("{CLUSTER}[[hosts]]\ninstance_type = \"m5.large\"\nusd_per_hour = \"0.1\"\n");
+    let r = run(sc, &[("c.toml", &cluster), ("t.json", SMALL)], &[Mode::Ecs, Mode::Fargate]);
+    let ecs = &r.modes[&Mode::Ecs].rates;
+    let catalog = ecs.iter().find(|x| x.usd_per_hour == sim_common::dec("0.096")).unwrap();
+    assert_eq!(catalog.item, "EC2 m5.large (linux)");
+    assert_eq!(catalog.as_of, "2026-01-19");
+    assert!(catalog.source.contains("karpenter"), "{catalog:?}");
+    let own = ecs.iter().find(|x| x.usd_per_hour == sim_common::dec("0.1")).unwrap();
+    assert!(own.source.contains("cluster file"), "{own:?}");
+    let f = &r.modes[&Mode::Fargate].rates;
+    let vcpu = f.iter().find(|x| x.item == "Fargate vCPU (linux/x86_64)").unwrap();
+    assert_eq!(vcpu.usd_per_hour, sim_common::dec("0.04048"));
+    assert_eq!(vcpu.as_of, "2022-11-21");
+    // Billed per second from the hourly price: a one-hour 0.25 vCPU / 0.5 GB task.
+    let fc = r.modes[&Mode::Fargate].fargate.as_ref().unwrap();
+    let secs = sim_common::dec(&fc.sizes[0].billed_seconds.to_string());
+    assert_eq!(
+        fc.vcpu_usd,
+        sim_common::dec("0.25") * secs * sim_common::dec("0.04048") / sim_common::dec("3600")
+    );
+    let text = berth::report::render_text(&r);
+    assert!(text.contains("Rates (hourly list prices"), "{text}");
+    assert!(text.contains("$0.04048/vCPU-hour"), "{text}");
+}

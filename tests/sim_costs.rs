@@ -2,15 +2,26 @@
 //!
 //! Latencies are set in the cluster file so the billed times are easy to follow: Fargate bills
 //! from the start of the image pull (5 s) through the container start (1 s) and the run time to
-//! the moment the container stops. us-east-1 per-second rates (pricing.md §1.2):
-//! Linux x86 vCPU 0.000011244, GB 0.000001235; ARM vCPU 0.0000089944, GB 0.0000009889;
-//! Windows vCPU 0.0000254167, GB 0.0000027778, OS licence 0.0000127778; storage above 20 GB
-//! 0.0000000308 per GB-second. EC2 m5.large $0.096 per hour.
+//! the moment the container stops. us-east-1 hourly list prices (pricing.md §1.2), billed per
+//! second at 1/3600 of them: Linux x86 vCPU 0.04048, GB 0.004445; ARM vCPU 0.03238, GB 0.00356;
+//! Windows vCPU 0.09148, GB 0.01005, OS licence 0.046; storage above 20 GB 0.000111 per
+//! GB-hour. EC2 m5.large $0.096 per hour.
 
 mod sim_common;
 
 use berth::engine::Mode;
+use rust_decimal::Decimal;
 use sim_common::{dec, run, CLUSTER};
+
+/// quantity × seconds × hourly rate / 3600.
+fn per_sec(quantity: &str, secs: u64, per_hour: &str) -> Decimal {
+    dec(quantity) * Decimal::from(secs) * dec(per_hour) / dec("3600")
+}
+
+/// To 20 decimals: the 28th digit of a division is noise that the order of additions moves.
+fn r20(v: Decimal) -> Decimal {
+    v.round_dp(20)
+}
 
 fn task_def(extra: &str) -> String {
     format!(
@@ -37,9 +48,12 @@ fn a_task_shorter_than_a_minute_is_billed_a_minute() {
     let c = f.fargate.as_ref().unwrap();
     // 5 s pull + 1 s start + 10 s = 16 s, billed as 60 s.
     assert_eq!(c.sizes[0].billed_seconds, 60);
-    assert_eq!(c.vcpu_usd, dec("0.00016866")); // 0.25 vCPU × 60 s × 0.000011244
-    assert_eq!(c.memory_usd, dec("0.00003705")); // 0.5 GB × 60 s × 0.000001235
-    assert_eq!(f.total_usd, dec("0.00020571"));
+    assert_eq!(r20(c.vcpu_usd), r20(per_sec("0.25", 60, "0.04048"))); // 0.25 vCPU × 60 s
+    assert_eq!(r20(c.memory_usd), r20(per_sec("0.5", 60, "0.004445"))); // 0.5 GB × 60 s
+    assert_eq!(
+        r20(f.total_usd),
+        r20(per_sec("0.25", 60, "0.04048") + per_sec("0.5", 60, "0.004445"))
+    );
     assert_eq!(c.ephemeral_storage_usd, dec("0"));
     assert_eq!(f.tasks.completed, 1);
 }
@@ -80,10 +94,14 @@ fn an_ec2_style_task_is_rounded_up_to_a_fargate_size() {
     assert_eq!((size.cpu_units, size.memory_mib), (512, 1024));
     assert_eq!(size.size, "0.5 vCPU / 1 GB");
     assert_eq!((size.requested_cpu_units, size.requested_memory_mib), (300, 600));
-    // 3606 s billed: 0.5 × 3606 × 0.000011244 + 1 × 3606 × 0.000001235.
-    assert_eq!(f.total_usd, dec("0.024726342"));
+    // 3606 s billed: 0.5 vCPU and 1 GB.
+    assert_eq!(
+        r20(f.total_usd),
+        r20(per_sec("0.5", 3606, "0.04048") + per_sec("1", 3606, "0.004445"))
+    );
     // What the rounding cost: the unrequested 212 units and 424 MiB for 3606 s.
-    assert_eq!(c.rounding_usd, dec("0.010238250984375"));
+    let unasked = per_sec("0.20703125", 3606, "0.04048") + per_sec("0.4140625", 3606, "0.004445");
+    assert!((c.rounding_usd - unasked).abs() < dec("0.00000000000000000001"), "{}", c.rounding_usd);
     assert!(f.notes.iter().any(|n| n.contains("awsvpc")), "{:?}", f.notes);
 }
 
@@ -93,8 +111,8 @@ fn ephemeral_storage_above_20_gib_is_billed() {
     let r =
         run(&scenario("1h", "2h"), &[("cluster.toml", CLUSTER), ("t.json", &td)], &[Mode::Fargate]);
     let c = r.modes[&Mode::Fargate].fargate.clone().unwrap();
-    // 30 GB above the free 20 × 3606 s × 0.0000000308.
-    assert_eq!(c.ephemeral_storage_usd, dec("0.003331944"));
+    // 30 GB above the free 20 × 3606 s at 0.000111 per GB-hour.
+    assert_eq!(r20(c.ephemeral_storage_usd), r20(per_sec("30", 3606, "0.000111")));
     assert_eq!(c.storage_gb_hours, dec("30.05")); // 30 GB × 3606 s
 }
 
@@ -107,8 +125,8 @@ fn arm_and_windows_rates() {
     let r =
         run(&scenario("1h", "2h"), &[("cluster.toml", CLUSTER), ("t.json", arm)], &[Mode::Fargate]);
     let c = r.modes[&Mode::Fargate].fargate.clone().unwrap();
-    assert_eq!(c.vcpu_usd, dec("0.0324338064")); // 1 × 3606 × 0.0000089944
-    assert_eq!(c.memory_usd, dec("0.0071319468")); // 2 × 3606 × 0.0000009889
+    assert_eq!(r20(c.vcpu_usd), r20(per_sec("1", 3606, "0.03238")));
+    assert_eq!(r20(c.memory_usd), r20(per_sec("2", 3606, "0.00356")));
     assert_eq!(c.os_license_usd, dec("0"));
 
     let win = r#"{"family": "w", "networkMode": "awsvpc", "cpu": "1024", "memory": "2048",
@@ -119,9 +137,9 @@ fn arm_and_windows_rates() {
         run(&scenario("1m", "1h"), &[("cluster.toml", CLUSTER), ("t.json", win)], &[Mode::Fargate]);
     let c = r.modes[&Mode::Fargate].fargate.clone().unwrap();
     // 66 s of work, billed at Windows' 5-minute minimum: 300 s.
-    assert_eq!(c.vcpu_usd, dec("0.00762501"));
-    assert_eq!(c.memory_usd, dec("0.00166668"));
-    assert_eq!(c.os_license_usd, dec("0.00383334"));
+    assert_eq!(r20(c.vcpu_usd), r20(per_sec("1", 300, "0.09148")));
+    assert_eq!(r20(c.memory_usd), r20(per_sec("2", 300, "0.01005")));
+    assert_eq!(r20(c.os_license_usd), r20(per_sec("1", 300, "0.046")));
 }
 
 #[test]
@@ -134,8 +152,10 @@ fn pricing_per_family_sum_equals_per_task_charges() {
     let r = run(sc, &[("cluster.toml", CLUSTER), ("t.json", &td)], &[Mode::Fargate]);
     let f = &r.modes[&Mode::Fargate];
     let c = f.fargate.as_ref().unwrap();
-    let per_second = dec("0.25") * dec("0.000011244") + dec("0.5") * dec("0.000001235");
-    let secs = rust_decimal::Decimal::from(c.sizes[0].billed_seconds);
-    assert_eq!(f.total_usd, (secs * per_second).normalize());
+    let secs = c.sizes[0].billed_seconds;
+    assert_eq!(
+        r20(f.total_usd),
+        r20(per_sec("0.25", secs, "0.04048") + per_sec("0.5", secs, "0.004445"))
+    );
     assert!(c.sizes[0].tasks > 100);
 }

@@ -9,7 +9,7 @@
 //! os = "linux"                    # linux | windows
 //! arch = "x86_64"                 # x86_64 | arm64
 //! spot = false
-//! usd_per_vcpu_hour = "0.04656"   # strings or numbers; read as exact decimals
+//! usd_per_vcpu_hour = "0.04656"   # hourly list prices, read as exact decimals
 //! usd_per_gb_hour = "0.00511"
 //!
 //! [[ec2]]                         # key: region + instance_type
@@ -133,6 +133,13 @@ pub fn parse_arch(s: &str) -> Option<CpuArch> {
     }
 }
 
+/// berth bills per second from the hourly list price; a second, rounded per-second rate would
+/// be a second rate source that disagrees with the first (see `docs/cost-model.md`).
+fn per_second_refused(path: String, at: Pos) -> Diagnostic {
+    Diagnostic::error(path, at, "per-second rates are not accepted")
+        .with_hint("give the hourly list price (the *_hour key); berth bills per second from it")
+}
+
 /// Applies the price file `text` on top of `base`. Every problem found is reported at its spot.
 pub fn parse_price_file(label: &Path, text: &str, base: Catalog) -> Result<Catalog, FileError> {
     let file: PriceFile = match toml::from_str(text) {
@@ -208,12 +215,18 @@ pub fn parse_price_file(label: &Path, text: &str, base: Catalog) -> Result<Catal
             ("usd_per_vcpu_hour", Some(&f.usd_per_vcpu_hour)),
             ("usd_per_gb_hour", Some(&f.usd_per_gb_hour)),
             ("os_license_usd_per_vcpu_hour", f.os_license_usd_per_vcpu_hour.as_ref()),
-            ("usd_per_vcpu_second", f.usd_per_vcpu_second.as_ref()),
-            ("usd_per_gb_second", f.usd_per_gb_second.as_ref()),
-            ("os_license_usd_per_vcpu_second", f.os_license_usd_per_vcpu_second.as_ref()),
         ] {
             if let Some(v) = v {
                 check_money(&mut diags, p(k), v);
+            }
+        }
+        for (k, v) in [
+            ("usd_per_vcpu_second", &f.usd_per_vcpu_second),
+            ("usd_per_gb_second", &f.usd_per_gb_second),
+            ("os_license_usd_per_vcpu_second", &f.os_license_usd_per_vcpu_second),
+        ] {
+            if let Some(v) = v {
+                diags.push(per_second_refused(p(k), at(v.span())));
             }
         }
         let (Some(os), Some(arch)) = (os, arch) else { continue };
@@ -226,17 +239,18 @@ pub fn parse_price_file(label: &Path, text: &str, base: Catalog) -> Result<Catal
                     .os_license_usd_per_vcpu_hour
                     .map(|v| *v.get_ref())
                     .unwrap_or(Decimal::ZERO),
-                usd_per_vcpu_second: f.usd_per_vcpu_second.map(|v| *v.get_ref()),
-                usd_per_gb_second: f.usd_per_gb_second.map(|v| *v.get_ref()),
-                os_license_usd_per_vcpu_second: f
-                    .os_license_usd_per_vcpu_second
-                    .map(|v| *v.get_ref()),
                 provenance: provenance(f.source, f.as_of, f.confidence, &source),
             },
         );
     }
 
     for (i, s) in file.fargate_storage.into_iter().enumerate() {
+        if let Some(v) = &s.usd_per_gb_second {
+            diags.push(per_second_refused(
+                format!("fargate_storage[{i}].usd_per_gb_second"),
+                at(v.span()),
+            ));
+        }
         check_money(
             &mut diags,
             format!("fargate_storage[{i}].usd_per_gb_hour"),
@@ -246,7 +260,6 @@ pub fn parse_price_file(label: &Path, text: &str, base: Catalog) -> Result<Catal
             s.region,
             StorageRate {
                 usd_per_gb_hour: *s.usd_per_gb_hour.get_ref(),
-                usd_per_gb_second: s.usd_per_gb_second.map(|v| *v.get_ref()),
                 provenance: provenance(s.source, s.as_of, s.confidence, &source),
             },
         );

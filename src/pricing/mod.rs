@@ -8,8 +8,10 @@
 //! Billing rules (see `docs/cost-model.md`):
 //! - Fargate: the *requested* task size, per second (rounded up) with a minimum (1 minute on
 //!   Linux, 5 minutes on Windows by default), from the start of the image pull to the stop.
-//!   Where AWS publishes per-second rates (its pricing-page examples, us-east-1) berth bills with
-//!   them, so it reproduces AWS's published figures to the cent; elsewhere hourly / 3600.
+//!   One rate source everywhere: the hourly list prices, billed per second as
+//!   hourly × seconds / 3600 in exact decimals. (AWS's pricing-page examples use rounded
+//!   per-second values, 0.000011244 for 0.04048 / 3600 = 0.0000112444…, which drift from the
+//!   list price by up to 0.1 %; berth used them in us-east-1 only, mixing two sources.)
 //! - EC2: per second with a 60-second minimum, for as long as the host is up, busy or idle.
 
 mod file;
@@ -41,8 +43,6 @@ pub struct Provenance {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StorageRate {
     pub usd_per_gb_hour: Usd,
-    /// The per-second value AWS uses in its examples, if it publishes one.
-    pub usd_per_gb_second: Option<Usd>,
     pub provenance: Provenance,
 }
 
@@ -57,10 +57,6 @@ pub struct FargateRate {
     pub usd_per_gb_hour: Usd,
     /// Windows licence fee per vCPU-hour; zero on Linux.
     pub os_license_usd_per_vcpu_hour: Usd,
-    /// Per-second values AWS uses in its pricing-page examples; when present, billing uses them.
-    pub usd_per_vcpu_second: Option<Usd>,
-    pub usd_per_gb_second: Option<Usd>,
-    pub os_license_usd_per_vcpu_second: Option<Usd>,
     /// Ephemeral storage beyond `free_ephemeral_gib`.
     pub storage: StorageRate,
     pub free_ephemeral_gib: u32,
@@ -112,23 +108,11 @@ impl FargateRate {
         let vcpu = Decimal::from(size.cpu_units) / Decimal::from(1024);
         let gb = Decimal::from(size.memory_mib) / Decimal::from(1024);
         let extra_gb = Decimal::from(ephemeral_gib.saturating_sub(self.free_ephemeral_gib));
-        let os_license_usd = if self.os_license_usd_per_vcpu_hour.is_zero()
-            && self.os_license_usd_per_vcpu_second.is_none()
-        {
-            Decimal::ZERO
-        } else {
-            cost(vcpu, secs, self.os_license_usd_per_vcpu_hour, self.os_license_usd_per_vcpu_second)
-        };
         FargateCharge {
-            vcpu_usd: cost(vcpu, secs, self.usd_per_vcpu_hour, self.usd_per_vcpu_second),
-            memory_usd: cost(gb, secs, self.usd_per_gb_hour, self.usd_per_gb_second),
-            ephemeral_storage_usd: cost(
-                extra_gb,
-                secs,
-                self.storage.usd_per_gb_hour,
-                self.storage.usd_per_gb_second,
-            ),
-            os_license_usd,
+            vcpu_usd: cost(vcpu, secs, self.usd_per_vcpu_hour),
+            memory_usd: cost(gb, secs, self.usd_per_gb_hour),
+            ephemeral_storage_usd: cost(extra_gb, secs, self.storage.usd_per_gb_hour),
+            os_license_usd: cost(vcpu, secs, self.os_license_usd_per_vcpu_hour),
             billed_seconds,
         }
     }
@@ -142,16 +126,13 @@ impl FargateRate {
     }
 }
 
-/// quantity × seconds × rate, with the per-second rate if AWS publishes one, else the hourly
-/// rate / 3600 (multiplied out before the division, so whole-hour amounts stay exact).
-fn cost(quantity: Decimal, secs: Decimal, per_hour: Usd, per_second: Option<Usd>) -> Usd {
-    if quantity.is_zero() {
+/// quantity × seconds × hourly rate / 3600: per-second billing derived from the hourly list
+/// price (multiplied out before the division, so whole-hour amounts stay exact).
+fn cost(quantity: Decimal, secs: Decimal, per_hour: Usd) -> Usd {
+    if quantity.is_zero() || per_hour.is_zero() {
         return Decimal::ZERO;
     }
-    match per_second {
-        Some(rate) => quantity * secs * rate,
-        None => quantity * secs * per_hour / seconds_per_hour(),
-    }
+    quantity * secs * per_hour / seconds_per_hour()
 }
 
 /// The EC2 charge for a host that was up for `up`: per second, rounded up, with a 60-second
@@ -215,9 +196,6 @@ pub(crate) struct FargateRow {
     pub usd_per_vcpu_hour: Usd,
     pub usd_per_gb_hour: Usd,
     pub os_license_usd_per_vcpu_hour: Usd,
-    pub usd_per_vcpu_second: Option<Usd>,
-    pub usd_per_gb_second: Option<Usd>,
-    pub os_license_usd_per_vcpu_second: Option<Usd>,
     pub provenance: Provenance,
 }
 
@@ -326,7 +304,6 @@ impl Catalog {
                         "nowhere",
                         StorageRate {
                             usd_per_gb_hour: Decimal::ZERO,
-                            usd_per_gb_second: None,
                             provenance: Provenance::default(),
                         },
                     ));
@@ -354,9 +331,6 @@ impl Catalog {
             usd_per_vcpu_hour: row.usd_per_vcpu_hour,
             usd_per_gb_hour: row.usd_per_gb_hour,
             os_license_usd_per_vcpu_hour: row.os_license_usd_per_vcpu_hour,
-            usd_per_vcpu_second: row.usd_per_vcpu_second,
-            usd_per_gb_second: row.usd_per_gb_second,
-            os_license_usd_per_vcpu_second: row.os_license_usd_per_vcpu_second,
             storage,
             free_ephemeral_gib: self.billing.fargate_free_ephemeral_gib,
             minimum: match os {

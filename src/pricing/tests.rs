@@ -12,6 +12,12 @@ fn cents(v: Usd) -> Usd {
     v.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
 }
 
+/// `v` to 20 decimal places: a sum of charges that came out of a division by 3600 carries
+/// noise in the 28th digit (the report prices summed seconds once, without it).
+fn exact(v: Usd) -> Usd {
+    v.round_dp(20).normalize()
+}
+
 /// Sums `tasks` × `days` identical task charges, as AWS's examples do.
 fn month(
     rate: &FargateRate,
@@ -68,18 +74,19 @@ fn builtin_catalog_loads_with_every_reference_row() {
 }
 
 /// AWS Fargate pricing page, Example 1 (Linux/x86, us-east-1): 5 tasks running 10 minutes a
-/// day for 30 days, each 1 vCPU, 2 GB and 30 GB of ephemeral storage (10 GB billable):
-/// vCPU 5×1×0.000011244×600×30 = $1.01, memory 5×2×0.000001235×600×30 = $0.22,
-/// storage 5×10×0.0000000308×600×30 = $0.03, total $1.26.
+/// day for 30 days, each 1 vCPU, 2 GB and 30 GB of ephemeral storage (10 GB billable). berth
+/// bills from the hourly list prices: 25 vCPU-h × 0.04048 = 1.012, 50 GB-h × 0.004445 =
+/// 0.22225, 250 GB-h × 0.000111 = 0.02775; total $1.26, as AWS's example (which uses rounded
+/// per-second values: $1.01 + $0.22 + $0.03).
 #[test]
 fn aws_example_1_linux_x86() {
     let rate = Catalog::builtin()
         .fargate_rate("us-east-1", OsFamily::Linux, CpuArch::X86_64, false)
         .unwrap();
     let m = month(&rate, size(1024, 2048), 600, 30, 5, 30);
-    assert_eq!(m.vcpu_usd, dec!(1.01196));
-    assert_eq!(m.memory_usd, dec!(0.2223));
-    assert_eq!(m.ephemeral_storage_usd, dec!(0.02772));
+    assert_eq!(exact(m.vcpu_usd), dec!(1.012));
+    assert_eq!(exact(m.memory_usd), dec!(0.22225));
+    assert_eq!(exact(m.ephemeral_storage_usd), dec!(0.02775));
     assert_eq!(cents(m.vcpu_usd), dec!(1.01));
     assert_eq!(cents(m.memory_usd), dec!(0.22));
     assert_eq!(cents(m.ephemeral_storage_usd), dec!(0.03));
@@ -88,41 +95,62 @@ fn aws_example_1_linux_x86() {
 }
 
 /// Example 2 (Linux/ARM): the same workload on Graviton without extra storage:
-/// vCPU 5×1×0.0000089944×600×30 = $0.81, memory 5×2×0.0000009889×600×30 = $0.18.
+/// 25 × 0.03238 = 0.8095 and 50 × 0.00356 = 0.178, $0.99 as AWS's example.
 #[test]
 fn aws_example_2_linux_arm() {
     let rate = Catalog::builtin()
         .fargate_rate("us-east-1", OsFamily::Linux, CpuArch::Arm64, false)
         .unwrap();
     let m = month(&rate, size(1024, 2048), 600, 20, 5, 30);
-    assert_eq!(m.vcpu_usd, dec!(0.809496));
-    assert_eq!(m.memory_usd, dec!(0.178002));
+    assert_eq!(exact(m.vcpu_usd), dec!(0.8095));
+    assert_eq!(exact(m.memory_usd), dec!(0.178));
     assert_eq!(m.ephemeral_storage_usd, Decimal::ZERO);
     assert_eq!(cents(m.total()), dec!(0.99));
 }
 
 /// Example 4 (Windows/x86): 10 tasks for 1 hour a day for 30 days, 1 vCPU and 2 GB each:
-/// vCPU 10×1×0.0000254167×3600×30 = $27.45, OS licence 10×1×0.0000127778×3600×30 = $13.80,
-/// memory 10×2×0.0000027778×3600×30 = $6.00; total $47.25 (pricing.md §1.2: the hourly price
-/// list would give $47.27).
+/// 300 vCPU-h × 0.09148 = 27.444, licence 300 × 0.046 = 13.80, 600 GB-h × 0.01005 = 6.03;
+/// total $47.27. AWS's example shows $47.25 because it rounds the rates to per-second values
+/// (pricing.md §1.2); berth uses the one source, the hourly price list, everywhere.
 #[test]
 fn aws_example_4_windows() {
     let rate = Catalog::builtin()
         .fargate_rate("us-east-1", OsFamily::Windows, CpuArch::X86_64, false)
         .unwrap();
     let m = month(&rate, size(1024, 2048), 3600, 20, 10, 30);
-    assert_eq!(m.vcpu_usd, dec!(27.450036));
-    assert_eq!(m.os_license_usd, dec!(13.800024));
-    assert_eq!(m.memory_usd, dec!(6.000048));
-    assert_eq!(cents(m.total()), dec!(47.25));
-    // The same with the hourly price list rates comes to $47.27.
-    let hourly = FargateRate {
-        usd_per_vcpu_second: None,
-        usd_per_gb_second: None,
-        os_license_usd_per_vcpu_second: None,
-        ..rate
+    assert_eq!(m.vcpu_usd, dec!(27.444));
+    assert_eq!(m.os_license_usd, dec!(13.8));
+    assert_eq!(m.memory_usd, dec!(6.03));
+    assert_eq!(cents(m.total()), dec!(47.27));
+}
+
+#[test]
+fn every_region_bills_per_second_from_the_hourly_price() {
+    // us-east-1 used to bill 0.000011244 per vCPU-second (0.0404784 an hour) while
+    // eu-west-1, at the same list price, billed 0.04048 / 3600: the same task cost differently.
+    let c = Catalog::builtin();
+    let charge = |region: &str| {
+        c.fargate_rate(region, OsFamily::Linux, CpuArch::X86_64, false).unwrap().charge(
+            size(1024, 2048),
+            SimDuration::from_secs(3600),
+            20,
+        )
     };
-    assert_eq!(cents(month(&hourly, size(1024, 2048), 3600, 20, 10, 30).total()), dec!(47.27));
+    assert_eq!(charge("us-east-1").vcpu_usd, dec!(0.04048));
+    assert_eq!(charge("us-east-1"), charge("eu-west-1"));
+    // One second is exactly a 3600th of the hourly price.
+    let r = c.fargate_rate("us-east-1", OsFamily::Linux, CpuArch::X86_64, false).unwrap();
+    let one = r.charge(size(1024, 1024), SimDuration::from_secs(61), 20);
+    assert_eq!(exact(one.vcpu_usd * dec!(3600)), dec!(0.04048) * dec!(61));
+}
+
+#[test]
+fn per_second_rates_in_a_price_file_are_refused_with_a_hint() {
+    let text = "[[fargate]]\nregion = \"x\"\nos = \"linux\"\narch = \"x86_64\"\nusd_per_vcpu_hour = \"1\"\nusd_per_gb_hour = \"1\"\nusd_per_vcpu_second = \"0.0003\"\n";
+    let e = Catalog::builtin().with_overrides_str("p.toml", text).unwrap_err();
+    let d = &e.diagnostics[0];
+    assert_eq!((d.line, d.column, d.path.as_str()), (7, 23, "fargate[0].usd_per_vcpu_second"));
+    assert!(d.hint.as_deref().unwrap().contains("hourly list price"), "{d:?}");
 }
 
 #[test]
@@ -134,17 +162,17 @@ fn minimums_and_rounding() {
         linux.charge(size(256, 512), SimDuration::from_millis(61_200), 20).billed_seconds,
         62
     );
-    // 0.25 vCPU × 60 s × 0.000011244 = 0.00016866; 0.5 GB × 60 × 0.000001235 = 0.00003705.
+    // 0.25 vCPU × 60 s × 0.04048 / 3600 and 0.5 GB × 60 s × 0.004445 / 3600.
     let c1 = linux.charge(size(256, 512), SimDuration::from_secs(1), 20);
-    assert_eq!(c1.vcpu_usd, dec!(0.00016866));
-    assert_eq!(c1.memory_usd, dec!(0.00003705));
+    assert_eq!(c1.vcpu_usd, dec!(0.6072) / dec!(3600));
+    assert_eq!(c1.memory_usd, dec!(0.13335) / dec!(3600));
     let win = c.fargate_rate("us-east-1", OsFamily::Windows, CpuArch::X86_64, false).unwrap();
     assert_eq!(win.charge(size(1024, 2048), SimDuration::from_secs(10), 20).billed_seconds, 300);
     assert_eq!(win.charge(size(1024, 2048), SimDuration::from_secs(301), 20).billed_seconds, 301);
 }
 
 #[test]
-fn hourly_rates_without_per_second_values() {
+fn hourly_rates_outside_us_east_1() {
     // eu-west-1 has only hourly rates: 1 vCPU + 2 GB for exactly one hour is
     // 0.04048 + 2 × 0.004445 = 0.04937.
     let rate = Catalog::builtin()
@@ -154,10 +182,9 @@ fn hourly_rates_without_per_second_values() {
     assert_eq!(ch.total(), dec!(0.04937));
     // Storage borrows us-east-1's rate, and says so.
     assert!(rate.notes.iter().any(|n| n.contains("us-east-1")), "{:?}", rate.notes);
-    // 30 GiB configured for one hour, at the borrowed per-second value: 10 × 3600 ×
-    // 0.0000000308 = 0.0011088.
+    // 30 GiB configured for one hour, at the borrowed hourly rate: 10 × 0.000111 = 0.00111.
     let ch = rate.charge(size(1024, 2048), SimDuration::from_secs(3600), 30);
-    assert_eq!(ch.ephemeral_storage_usd, dec!(0.0011088));
+    assert_eq!(ch.ephemeral_storage_usd, dec!(0.00111));
     assert_eq!(rate.hourly(size(1024, 2048)), dec!(0.04937));
 }
 
@@ -166,7 +193,6 @@ fn spot_and_refusals() {
     let c = Catalog::builtin();
     let spot = c.fargate_rate("us-east-1", OsFamily::Linux, CpuArch::X86_64, true).unwrap();
     assert_eq!(spot.usd_per_vcpu_hour, dec!(0.01264355));
-    assert!(spot.usd_per_vcpu_second.is_none());
     assert_eq!(
         c.fargate_rate("us-east-1", OsFamily::Windows, CpuArch::Arm64, false),
         Err(PriceError::WindowsArm)

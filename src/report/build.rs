@@ -249,7 +249,9 @@ pub(super) fn build(p: Parts, engine: &Engine, px: &PriceContext) -> ModeReport 
             (0..n).map(|i| format!("slot-{i}")).collect()
         }
     };
+    let rates = rate_lines(p.mode, &p, px);
     ModeReport {
+        rates,
         mode: p.mode,
         total_usd: total.normalize(),
         ecs,
@@ -325,6 +327,93 @@ fn price_size(px: &PriceContext, f: &FargateParts, notes: &mut Vec<String>) -> O
     let sized = rate.charge(f.size, billed, 0);
     let rounding_usd = (sized.total() - asked.total()).max(Decimal::ZERO);
     Some(PricedSize { charge, rounding_usd })
+}
+
+/// The rate table: each hourly rate the mode was billed at, with its source and date.
+fn rate_lines(mode: Mode, p: &Parts, px: &PriceContext) -> Vec<RateLine> {
+    let cluster = &px.cluster;
+    let mut out: Vec<RateLine> = Vec::new();
+    match mode {
+        Mode::Ecs => {
+            for h in &cluster.hosts {
+                let item = format!("EC2 {} ({})", h.instance_type, crate::pricing::os_word(h.os));
+                if out
+                    .iter()
+                    .any(|r| r.item == item && r.usd_per_hour == h.usd_per_hour.normalize())
+                {
+                    continue;
+                }
+                let from_catalog =
+                    px.catalog.ec2_instance(&cluster.region, &h.instance_type).filter(|i| {
+                        i.usd_per_hour == h.usd_per_hour
+                            && h.os == crate::taskdef::model::OsFamily::Linux
+                    });
+                let prov = match from_catalog {
+                    Some(i) => i.provenance,
+                    None => crate::pricing::Provenance {
+                        source: format!("cluster file ({}): usd_per_hour", cluster.name),
+                        as_of: "undated".into(),
+                        confidence: "user".into(),
+                    },
+                };
+                out.push(RateLine::new(item, "host-hour", h.usd_per_hour, &prov));
+            }
+        }
+        Mode::Fargate => {
+            let mut seen = Vec::new();
+            for f in &p.fargate {
+                if seen.contains(&(f.os, f.arch)) {
+                    continue;
+                }
+                seen.push((f.os, f.arch));
+                let Ok(rate) =
+                    px.catalog.fargate_rate(&cluster.region, f.os, f.arch, cluster.fargate.spot)
+                else {
+                    continue;
+                };
+                let platform = format!(
+                    "{}/{}{}",
+                    crate::pricing::os_word(f.os),
+                    crate::pricing::arch_word(f.arch),
+                    if rate.spot { ", Spot" } else { "" }
+                );
+                let prov = &rate.provenance;
+                out.push(RateLine::new(
+                    format!("Fargate vCPU ({platform})"),
+                    "vCPU-hour",
+                    rate.usd_per_vcpu_hour,
+                    prov,
+                ));
+                out.push(RateLine::new(
+                    format!("Fargate memory ({platform})"),
+                    "GB-hour",
+                    rate.usd_per_gb_hour,
+                    prov,
+                ));
+                if !rate.os_license_usd_per_vcpu_hour.is_zero() {
+                    out.push(RateLine::new(
+                        format!("Fargate OS licence ({platform})"),
+                        "vCPU-hour",
+                        rate.os_license_usd_per_vcpu_hour,
+                        prov,
+                    ));
+                }
+                let storage =
+                    format!("Fargate ephemeral storage above {} GiB", rate.free_ephemeral_gib);
+                if p.fargate.iter().any(|x| x.storage_gib > rate.free_ephemeral_gib)
+                    && !out.iter().any(|r| r.item == storage)
+                {
+                    out.push(RateLine::new(
+                        storage,
+                        "GB-hour",
+                        rate.storage.usd_per_gb_hour,
+                        &rate.storage.provenance,
+                    ));
+                }
+            }
+        }
+    }
+    out
 }
 
 fn lane_names(engine: &Engine, n: usize) -> Vec<String> {

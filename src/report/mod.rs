@@ -187,6 +187,44 @@ pub struct GanttOut {
     pub dropped: u64,
 }
 
+/// One rate the mode's bill was computed from, with where it comes from. Every rate is an
+/// hourly list price; billing is per second at exactly `usd_per_hour / 3600`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateLine {
+    /// What is priced: `EC2 m5.large (linux)`, `Fargate vCPU (linux/x86_64)`, ...
+    pub item: String,
+    /// The unit of `usd_per_hour`: `host-hour`, `vCPU-hour`, `GB-hour`.
+    pub unit: String,
+    pub usd_per_hour: Usd,
+    /// `usd_per_hour / 3600`, what one second costs (display precision: 12 decimals).
+    pub usd_per_second: Usd,
+    pub source: String,
+    /// The date the source states, or `undated`.
+    pub as_of: String,
+    pub confidence: String,
+}
+
+impl RateLine {
+    pub(crate) fn new(
+        item: String,
+        unit: &str,
+        usd_per_hour: Usd,
+        p: &crate::pricing::Provenance,
+    ) -> Self {
+        RateLine {
+            item,
+            unit: unit.to_string(),
+            usd_per_hour: usd_per_hour.normalize(),
+            usd_per_second: (usd_per_hour / crate::money::seconds_per_hour())
+                .round_dp(12)
+                .normalize(),
+            source: p.source.clone(),
+            as_of: p.as_of.clone(),
+            confidence: p.confidence.clone(),
+        }
+    }
+}
+
 /// Everything about one mode.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModeReport {
@@ -204,6 +242,9 @@ pub struct ModeReport {
     pub series: SeriesOut,
     pub gantt: GanttOut,
     pub notes: Vec<String>,
+    /// The rates this mode was billed at, each with its source and date.
+    #[serde(default)]
+    pub rates: Vec<RateLine>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -120,6 +120,19 @@ pub fn render_text(r: &Report) -> String {
         }
     }
 
+    let rates: Vec<&RateLine> = modes.iter().flat_map(|m| &m.rates).collect();
+    if !rates.is_empty() {
+        let _ = writeln!(s, "\nRates (hourly list prices, billed per second at 1/3600 of them)");
+        let w = rates.iter().map(|r| r.item.chars().count()).max().unwrap_or(0);
+        for rate in rates {
+            let _ = writeln!(
+                s,
+                "  {:w$}   ${}/{}   {} ({}, {})",
+                rate.item, rate.usd_per_hour, rate.unit, rate.source, rate.as_of, rate.confidence
+            );
+        }
+    }
+
     if let Some(v) = &r.verdict {
         let _ = writeln!(s, "\nVerdict: {}", v.text);
     }
