@@ -188,3 +188,23 @@ fn the_rate_table_names_each_rates_source_and_date() {
     assert!(text.contains("Rates (hourly list prices"), "{text}");
     assert!(text.contains("$0.04048/vCPU-hour"), "{text}");
 }
+
+#[test]
+fn an_ec2_definition_on_fargate_is_sized_as_fargate_does_and_shows_what_it_asked() {
+    // No task size. The app may burst to its 3000 MiB hard limit; its reservation and the
+    // sidecar's are 128 MiB each. Fargate needs max(128 + 128, 3000) = 3000 MiB: 3 GB, not the
+    // 4 GB that summing the hard limits (3000 + 128) would give, and the "asked" column shows
+    // 3000 MiB, not the 256 MiB of soft limits.
+    let td = r#"{"family": "legacy", "networkMode": "bridge",
+      "containerDefinitions": [
+        {"name": "app", "image": "app:1", "cpu": 256, "memory": 3000, "memoryReservation": 128},
+        {"name": "side", "image": "side:1", "memoryReservation": 128}
+      ]}"#;
+    let sc = "duration = \"2h\"\ncluster = \"c.toml\"\n[[tasks]]\ntask_def = \"t.json\"\nruntime = \"1h\"\n";
+    let r = run(sc, &[("c.toml", CLUSTER), ("t.json", td)], &[Mode::Fargate]);
+    let size = &r.modes[&Mode::Fargate].fargate.as_ref().unwrap().sizes[0];
+    assert_eq!((size.cpu_units, size.memory_mib), (512, 3072), "{size:?}");
+    assert_eq!((size.requested_cpu_units, size.requested_memory_mib), (256, 3000), "{size:?}");
+    let text = berth::report::render_text(&r);
+    assert!(text.contains("0.5 vCPU / 3 GB (256 CPU, 3000 MiB)"), "{text}");
+}

@@ -59,6 +59,9 @@ impl DefEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FargateSlot {
     pub size: FargateSize,
+    /// What the task asks for before rounding up to `size` (`placement::FargateFit::asked`).
+    #[serde(default)]
+    pub asked: Option<FargateSize>,
     pub ephemeral_gib: u32,
     /// What was changed to run an EC2-style task on Fargate, one sentence each.
     pub adaptations: Vec<String>,

@@ -332,6 +332,7 @@ impl Engine {
         let fargate = match crate::placement::fargate_fit(&def) {
             Ok(fit) => Ok(FargateSlot {
                 size: fit.size,
+                asked: Some(fit.asked),
                 ephemeral_gib: fit.ephemeral_gib,
                 adaptations: fit.adaptations,
             }),

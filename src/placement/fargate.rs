@@ -11,6 +11,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::taskdef::derive::container_sums;
 use crate::taskdef::fargate::{is_valid_size, smallest_fitting, FargateSize};
 use crate::taskdef::model::{CpuArch, NetworkMode, OsFamily, Protocol, TaskDefinition};
 
@@ -23,6 +24,9 @@ pub const FARGATE_MAX_EPHEMERAL_GIB: u32 = 200;
 pub struct FargateFit {
     /// The size billed: the task-level size if it is valid, else the smallest that holds it.
     pub size: FargateSize,
+    /// What the task asks Fargate for before rounding up to a valid size: the task-level
+    /// cpu/memory where given, else the containers' needs ([`container_sums`]).
+    pub asked: FargateSize,
     pub os: OsFamily,
     pub arch: CpuArch,
     /// What was changed to run it on Fargate, one sentence each (empty for a Fargate task).
@@ -161,9 +165,11 @@ pub fn fargate_fit(td: &TaskDefinition) -> Result<FargateFit, FargateRefusal> {
     }
 
     // Size.
-    let sum_cpu: u32 = td.containers.iter().map(|c| c.cpu_units).sum();
-    let sum_mem: u32 =
-        td.containers.iter().map(|c| c.memory_mib.or(c.memory_reservation_mib).unwrap_or(0)).sum();
+    let (sum_cpu, sum_mem) = container_sums(td);
+    let asked = FargateSize {
+        cpu_units: td.cpu_units.unwrap_or(0).max(sum_cpu),
+        memory_mib: td.memory_mib.unwrap_or(0).max(sum_mem),
+    };
     let size = match (td.cpu_units, td.memory_mib) {
         (Some(cpu), Some(mem))
             if is_valid_size(os, cpu, mem) && sum_cpu <= cpu && sum_mem <= mem =>
@@ -178,7 +184,8 @@ pub fn fargate_fit(td: &TaskDefinition) -> Result<FargateFit, FargateRefusal> {
                     let what = match (cpu, mem) {
                         (Some(c), Some(m)) => format!("task size {c} CPU units / {m} MiB is not a Fargate size"),
                         (None, None) => format!(
-                            "no task size given; its containers reserve {sum_cpu} CPU units and {sum_mem} MiB"
+                            "no task size given; its containers need {sum_cpu} CPU units and {sum_mem} MiB \
+                             (memory: the larger of their reservations' sum and the largest hard limit)"
                         ),
                         _ => format!("task size incomplete ({need_cpu} CPU units / {need_mem} MiB needed)"),
                     };
@@ -213,6 +220,7 @@ pub fn fargate_fit(td: &TaskDefinition) -> Result<FargateFit, FargateRefusal> {
     match size {
         Some(size) if refuse.is_empty() => Ok(FargateFit {
             size,
+            asked,
             os,
             arch,
             adaptations: adapt,

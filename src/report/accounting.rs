@@ -482,7 +482,12 @@ impl Accounting {
             Ok(slot) => slot.ephemeral_gib,
             Err(_) => entry.def.ephemeral_storage_gib.unwrap_or(20),
         };
-        let (req_cpu, req_mem) = (entry.demand.cpu_units, entry.demand.memory_mib);
+        // What the task asks Fargate for (not its EC2 placement demand, which counts soft
+        // limits): the rounding cost and the report's "asked" column use it.
+        let (req_cpu, req_mem) = match &entry.fargate {
+            Ok(crate::engine::FargateSlot { asked: Some(a), .. }) => (a.cpu_units, a.memory_mib),
+            _ => (entry.demand.cpu_units, entry.demand.memory_mib),
+        };
         let outcome = outcome_of(engine, task);
         let bm = self.bucket_ms;
         let ran = SimDuration(now - since);

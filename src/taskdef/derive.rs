@@ -108,16 +108,20 @@ pub fn host_demand(def: &TaskDefinition) -> Demand {
     }
 }
 
-/// The sums a Fargate size must hold when the task has no size of its own: container `cpu`, and
-/// container memory taking the hard limit `memory` where set (the container may use that much),
-/// else `memoryReservation`.
+/// What a Fargate size must hold when the task has no size of its own, as Fargate sizes it:
+/// the sum of container `cpu`, and for memory the larger of the sum of the containers'
+/// reservations (`memoryReservation`, else `memory`) and the largest single hard limit
+/// (`memory`), which that container may reach on its own. Summing the hard limits instead
+/// would ask for more than Fargate does.
 pub fn container_sums(def: &TaskDefinition) -> (u32, u32) {
-    def.containers.iter().fold((0u32, 0u32), |(cpu, mem), c| {
-        (
-            cpu.saturating_add(c.cpu_units),
-            mem.saturating_add(c.memory_mib.or(c.memory_reservation_mib).unwrap_or(0)),
-        )
-    })
+    let cpu = def.containers.iter().map(|c| c.cpu_units).fold(0u32, u32::saturating_add);
+    let reserved = def
+        .containers
+        .iter()
+        .map(|c| c.memory_reservation_mib.or(c.memory_mib).unwrap_or(0))
+        .fold(0u32, u32::saturating_add);
+    let largest_hard = def.containers.iter().filter_map(|c| c.memory_mib).max().unwrap_or(0);
+    (cpu, reserved.max(largest_hard))
 }
 
 /// The Fargate size the task runs at: its own `cpu`/`memory` when both are set and form a valid
@@ -354,13 +358,21 @@ mod tests {
 
     #[test]
     fn fargate_size_rounds_up_container_sums() {
-        // 300 + 100 units and 600 + 500 MiB hard limits: 0.5 vCPU, 2 GB.
+        // 300 + 100 units; reservations 600 + 100 = 700 MiB, largest hard limit 600 MiB:
+        // 0.5 vCPU, 1 GB (summing the hard limits, 1100 MiB, would ask for 2 GB).
         let d = with(
             r#"{"name": "a", "image": "i", "memory": 600, "cpu": 300},
                {"name": "b", "image": "i", "memory": 500, "memoryReservation": 100, "cpu": 100}"#,
             "",
         );
-        assert_eq!(fargate_size(&d), Some(FargateSize { cpu_units: 512, memory_mib: 2048 }));
+        assert_eq!(fargate_size(&d), Some(FargateSize { cpu_units: 512, memory_mib: 1024 }));
+        // A large hard limit on one container with small reservations: the limit decides.
+        let burst = with(
+            r#"{"name": "a", "image": "i", "memory": 3000, "memoryReservation": 128},
+               {"name": "b", "image": "i", "memoryReservation": 128}"#,
+            "",
+        );
+        assert_eq!(container_sums(&burst), (0, 3000));
         let own = with(r#"{"name": "a", "image": "i"}"#, r#""cpu": "1024", "memory": "3072","#);
         assert_eq!(fargate_size(&own), Some(FargateSize { cpu_units: 1024, memory_mib: 3072 }));
         // EC2-style size that is not a Fargate pair: rounded up.
