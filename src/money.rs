@@ -12,6 +12,41 @@ pub fn seconds_per_hour() -> Decimal {
     Decimal::from(3600)
 }
 
+/// The largest price berth accepts for one unit-hour (a host-hour, a vCPU-hour, a GB-hour, an
+/// hour of an extra cost): a million dollars. With scenario durations capped at 10^15 ms, every
+/// product berth forms (price × seconds × quantity, summed over a run) then stays far inside
+/// the range of a decimal (about 7.9 × 10^28), so billing can never overflow.
+pub const MAX_USD_PER_HOUR: u64 = 1_000_000;
+
+/// Checks a price read from a TOML file, given the file's text at the value (`raw`, from its
+/// span) and the decimal it was read as. A quoted string is exact. A bare TOML number went
+/// through a 64-bit float and is accepted only if that kept every digit written; otherwise the
+/// error says to quote it. Returns (message, hint) for a diagnostic at the value.
+pub fn check_price(raw: &str, value: Usd) -> Result<(), (String, String)> {
+    let raw = raw.trim();
+    if value.is_sign_negative() && !value.is_zero() {
+        return Err(("a price cannot be negative".into(), "give 0 or more".into()));
+    }
+    if value > Decimal::from(MAX_USD_PER_HOUR) {
+        return Err((
+            format!("{value} is more than berth accepts for one unit-hour (${MAX_USD_PER_HOUR})"),
+            "prices are US dollars per hour (per host, vCPU or GB); check the units".into(),
+        ));
+    }
+    if raw.starts_with('"') || raw.starts_with('\'') {
+        return Ok(());
+    }
+    let written = raw.replace('_', "");
+    let exact = written.parse::<Decimal>().ok().or_else(|| Decimal::from_scientific(&written).ok());
+    if exact != Some(value) {
+        return Err((
+            format!("the number {raw} cannot be read exactly (TOML reads it as a float: {value})"),
+            format!("quote it, and berth reads it as an exact decimal: \"{written}\""),
+        ));
+    }
+    Ok(())
+}
+
 /// Formats an amount for people: `$1,234.57` (two decimals), or more decimals for amounts
 /// under a cent so that they do not show as `$0.00`.
 pub fn format_usd(amount: Usd) -> String {
@@ -42,6 +77,21 @@ pub fn format_usd(amount: Usd) -> String {
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;
+
+    #[test]
+    fn prices_are_exact_and_bounded() {
+        assert!(check_price("\"0.04048\"", dec!(0.04048)).is_ok());
+        assert!(check_price("0.04048", dec!(0.04048)).is_ok());
+        assert!(check_price("1_000", dec!(1000)).is_ok());
+        // 21 significant digits do not survive an f64.
+        let (msg, hint) =
+            check_price("0.123456789012345678901", dec!(0.12345678901234568)).unwrap_err();
+        assert!(msg.contains("cannot be read exactly"), "{msg}");
+        assert!(hint.contains("\"0.123456789012345678901\""), "{hint}");
+        let (msg, _) = check_price("\"1e12\"", dec!(1000000000000)).unwrap_err();
+        assert!(msg.contains("more than berth accepts"), "{msg}");
+        assert!(check_price("-1", dec!(-1)).is_err());
+    }
 
     #[test]
     fn formats() {

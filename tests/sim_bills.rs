@@ -208,3 +208,34 @@ fn an_ec2_definition_on_fargate_is_sized_as_fargate_does_and_shows_what_it_asked
     let text = berth::report::render_text(&r);
     assert!(text.contains("0.5 vCPU / 3 GB (256 CPU, 3000 MiB)"), "{text}");
 }
+
+#[test]
+fn money_never_panics_and_floats_are_read_exactly_or_refused() {
+    let sc = "duration = \"30d\"\ncluster = \"c.toml\"\n[[tasks]]\ntask_def = \"t.json\"\n";
+    let host = |price: &str| {
+        format!("name = \"x\"\nregion = \"us-east-1\"\n[[hosts]]\ninstance_type = \"m5.large\"\nusd_per_hour = {price}\n")
+    };
+    for (price, want) in [
+        // Used to panic with "Multiplication overflowed" while billing.
+        ("\"79228162514264337593543950335\"", "more than berth accepts"),
+        // A TOML float keeps about 17 digits; this one used to be billed as 0.12345678901234568.
+        ("0.123456789012345678901", "cannot be read exactly"),
+    ] {
+        let (_dir, path) = write(sc, &[("c.toml", &host(price)), ("t.json", SMALL)]);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+            .arg("simulate")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{price}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(err.contains("c.toml:5:16: error: hosts[0].usd_per_hour"), "{err}");
+        assert!(err.contains(want), "{err}");
+    }
+    // Quoted, the same digits are exact.
+    let (_dir, path) =
+        write(sc, &[("c.toml", &host("\"0.123456789012345678901\"")), ("t.json", SMALL)]);
+    let loaded = berth::cli::simulate::load(&path, None, None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.cluster.hosts[0].usd_per_hour, sim_common::dec("0.123456789012345678901"));
+}

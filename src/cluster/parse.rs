@@ -198,6 +198,15 @@ impl Parser<'_> {
         self.diags.push(d);
     }
 
+    /// Money from the file: exact (a bare TOML float that lost digits is refused with a hint
+    /// to quote it), not negative, and within [`crate::money::MAX_USD_PER_HOUR`].
+    fn check_price(&mut self, path: String, v: &Spanned<Usd>) {
+        let raw = self.text.get(v.span()).unwrap_or("");
+        if let Err((msg, hint)) = crate::money::check_price(raw, *v.get_ref()) {
+            self.error_hint(path, v.span(), msg, hint);
+        }
+    }
+
     fn error_hint(
         &mut self,
         path: impl Into<String>,
@@ -315,13 +324,7 @@ impl Parser<'_> {
             if c.name.get_ref().trim().is_empty() {
                 self.error(path("name"), c.name.span(), "a cost line needs a name, e.g. \"ALB\"");
             }
-            if c.usd_per_hour.get_ref().is_sign_negative() {
-                self.error(
-                    path("usd_per_hour"),
-                    c.usd_per_hour.span(),
-                    "a cost cannot be negative",
-                );
-            }
+            self.check_price(path("usd_per_hour"), &c.usd_per_hour);
             let (mut ecs_m, mut fargate_m) = (true, true);
             if let Some(m) = c.modes {
                 ecs_m = false;
@@ -379,9 +382,7 @@ impl Parser<'_> {
         }
         let usd_per_hour = match (&g.usd_per_hour, &priced) {
             (Some(p), _) => {
-                if p.get_ref().is_sign_negative() {
-                    self.error(path("usd_per_hour"), p.span(), "a price cannot be negative");
-                }
+                self.check_price(path("usd_per_hour"), p);
                 *p.get_ref()
             }
             (None, Some(i)) => i.usd_per_hour,

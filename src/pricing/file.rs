@@ -182,8 +182,9 @@ pub fn parse_price_file(label: &Path, text: &str, base: Catalog) -> Result<Catal
     }
 
     let check_money = |diags: &mut Vec<Diagnostic>, path: String, v: &Spanned<Usd>| {
-        if v.get_ref().is_sign_negative() {
-            diags.push(Diagnostic::error(path, at(v.span()), "a price cannot be negative"));
+        let raw = text.get(v.span()).unwrap_or("");
+        if let Err((msg, hint)) = crate::money::check_price(raw, *v.get_ref()) {
+            diags.push(Diagnostic::error(path, at(v.span()), msg).with_hint(hint));
         }
     };
 

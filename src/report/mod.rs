@@ -482,8 +482,12 @@ pub fn mode_name(m: Mode) -> &'static str {
     }
 }
 
-/// `42s`, `3m 20s`, `2h 05m`.
+/// `250ms`, `42s`, `3m 20s`, `2h 05m`. Waits under a second (Fargate's provisioning set to
+/// 300 ms, a warm host) print in milliseconds rather than as `0s`.
 pub fn human_secs(s: f64) -> String {
+    if s > 0.0 && s < 0.9995 {
+        return format!("{}ms", (s * 1000.0).round() as u64);
+    }
     let s = s.round() as u64;
     if s < 60 {
         format!("{s}s")

@@ -11,8 +11,19 @@ fn n(v: u64) -> String {
     thousands(v)
 }
 
+/// Hours for people: whole hours from 100 up (`1,440`), else with the decimals that still say
+/// something (`12.5`, `0.17`), so that a short run does not show `0 host-h`.
 fn hours(d: Decimal) -> String {
-    n(d.round().to_u64().unwrap_or(0))
+    let d = d.abs();
+    if d >= Decimal::from(100u64) {
+        n(d.round().to_u64().unwrap_or(0))
+    } else if d >= Decimal::from(10u64) {
+        format!("{:.1}", d.round_dp(1))
+    } else if d.is_zero() {
+        "0".into()
+    } else {
+        format!("{:.2}", d.round_dp(2))
+    }
 }
 
 fn pct_f(v: f64) -> String {
@@ -351,6 +362,18 @@ pub fn family_table(r: &Report) -> Option<Vec<Vec<String>>> {
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;
+
+    #[test]
+    fn hours_keep_the_digits_that_matter() {
+        assert_eq!(hours(dec!(1440)), "1,440");
+        assert_eq!(hours(dec!(12.46)), "12.5");
+        assert_eq!(hours(dec!(0.1666)), "0.17");
+        assert_eq!(hours(dec!(0)), "0");
+        assert_eq!(human_secs(0.25), "250ms");
+        assert_eq!(human_secs(0.0), "0s");
+        assert_eq!(human_secs(42.0), "42s");
+        assert_eq!(human_secs(200.0), "3m 20s");
+    }
 
     #[test]
     fn rounded_parts_add_up_to_the_rounded_total() {
