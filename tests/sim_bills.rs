@@ -187,6 +187,9 @@ fn the_rate_table_names_each_rates_source_and_date() {
     let text = berth::report::render_text(&r);
     assert!(text.contains("Rates (hourly list prices"), "{text}");
     assert!(text.contains("$0.04048/vCPU-hour"), "{text}");
+    let html = berth::html::report::render(&r);
+    assert!(html.contains("Rates (hourly list prices"), "the HTML report has the rate table");
+    assert!(html.contains("2022-11-21"));
 }
 
 #[test]

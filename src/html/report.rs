@@ -285,6 +285,34 @@ fn tables(r: &Report) -> Vec<Table> {
         let numeric = (1..headers.len()).collect();
         out.push(Table { title: "Cost per task family".into(), headers, rows: t, numeric });
     }
+    let rates: Vec<Vec<String>> = r
+        .modes
+        .values()
+        .flat_map(|m| &m.rates)
+        .map(|x| {
+            vec![
+                x.item.clone(),
+                format!("${}/{}", x.usd_per_hour, x.unit),
+                x.source.clone(),
+                x.as_of.clone(),
+                x.confidence.clone(),
+            ]
+        })
+        .collect();
+    if !rates.is_empty() {
+        out.push(Table {
+            title: "Rates (hourly list prices, billed per second)".into(),
+            headers: vec![
+                "rate".into(),
+                "price".into(),
+                "source".into(),
+                "as of".into(),
+                "confidence".into(),
+            ],
+            rows: rates,
+            numeric: vec![1],
+        });
+    }
     if !r.expectations.is_empty() {
         out.push(Table {
             title: "Expectations".into(),
