@@ -242,3 +242,16 @@ fn money_never_panics_and_floats_are_read_exactly_or_refused() {
     let loaded = berth::cli::simulate::load(&path, None, None).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(loaded.cluster.hosts[0].usd_per_hour, sim_common::dec("0.123456789012345678901"));
 }
+
+#[test]
+fn when_neither_mode_can_run_the_workload_the_verdict_says_so() {
+    // No hosts for ECS, and Fargate refuses privileged containers.
+    let td = r#"{"family": "priv", "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+      "containerDefinitions": [{"name": "app", "image": "app:1", "privileged": true}]}"#;
+    let sc = "duration = \"1h\"\ncluster = \"c.toml\"\n[[tasks]]\ntask_def = \"t.json\"\nruntime = \"10m\"\n";
+    let r = run(sc, &[("c.toml", NO_HOSTS), ("t.json", td)], &[Mode::Ecs, Mode::Fargate]);
+    let v = r.verdict.as_ref().unwrap();
+    assert_eq!(v.could_not_run, [Mode::Ecs, Mode::Fargate], "{v:?}");
+    assert!(v.text.starts_with("No verdict: neither mode ran the whole workload"), "{}", v.text);
+    assert!(v.text.contains("never got a Fargate slot"), "{}", v.text);
+}
