@@ -84,13 +84,23 @@ fn simulate(setup: SimSetup) -> Side {
 }
 
 async fn through_docker(c: &berth::docker::DockerClient, run: &str, setup: &SimSetup) -> Side {
+    through_docker_at(c, run, setup, SCALE, Duration::from_secs(120)).await
+}
+
+async fn through_docker_at(
+    c: &berth::docker::DockerClient,
+    run: &str,
+    setup: &SimSetup,
+    scale: f64,
+    limit: Duration,
+) -> Side {
     let end = SimTime(setup.scenario.duration.0);
     let config =
         EngineConfig { stopped_retention: SimDuration::from_secs(1 << 40), container_events: true };
     let mut engine = Engine::with_config(setup.cluster.clone(), setup.mode, setup.seed, config);
     let ids: Vec<_> = setup.task_defs.iter().map(|d| engine.register(d.clone())).collect();
     let mut player = script::Player::new(&setup.scenario, &ids, setup.seed);
-    let mut cfg = RuntimeConfig::new(run, SCALE);
+    let mut cfg = RuntimeConfig::new(run, scale);
     cfg.stand_in = true;
     cfg.until = Some(end);
     let px = PriceContext { cluster: setup.cluster.clone(), catalog: setup.catalog.clone() };
@@ -107,10 +117,7 @@ async fn through_docker(c: &berth::docker::DockerClient, run: &str, setup: &SimS
             }
         }
     });
-    let r = tokio::time::timeout(Duration::from_secs(120), fut)
-        .await
-        .expect("docker run hung")
-        .unwrap();
+    let r = tokio::time::timeout(limit, fut).await.expect("docker run hung").unwrap();
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     let mut hosts = BTreeMap::new();
     let mut states: BTreeMap<usize, Vec<TaskStatus>> = BTreeMap::new();
@@ -236,4 +243,91 @@ async fn agree(c: &berth::docker::DockerClient, path: &std::path::Path, name: &s
             }
         }
     }
+}
+
+/// Every shipped scenario (`scenarios/*.toml`), its first part (`--duration`), simulated and run
+/// for real with stand-ins, in both modes: the same task outcomes, and bills within 5 %.
+///
+/// Each scenario gets a duration long enough for its first work to happen and finish, and a time
+/// scale that plays it in 10 to 20 s of wall time; the scenario clock waits for Docker where
+/// Docker is slower than the cluster's modelled latencies (`docker::timing`), so the result must
+/// not depend on how loaded the machine is, only the wall time does.
+#[tokio::test]
+async fn shipped_scenarios_agree() {
+    let Some(c) = docker_or_skip("shipped_scenarios_agree").await else { return };
+    ensure_image(&c).await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    // (file, duration, time scale)
+    let plan: &[(&str, &str, f64)] = &[
+        ("steady-web.toml", "10m", 60.0),
+        ("spiky-api.toml", "10m", 60.0),
+        ("nightly-batch.toml", "1h45m", 600.0),
+        ("web-and-batch.toml", "2h30m", 600.0),
+    ];
+    let mut shipped: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    shipped.sort();
+    let mut planned: Vec<String> = plan.iter().map(|p| p.0.to_string()).collect();
+    planned.sort();
+    assert_eq!(shipped, planned, "every shipped scenario needs a line in this test's plan");
+
+    let started = std::time::Instant::now();
+    let mut failures = Vec::new();
+    for &(file, duration, scale) in plan {
+        let t0 = std::time::Instant::now();
+        let guard = RunGuard::new(&c, "shipped");
+        let mut sc = berth::scenario::load(&dir.join(file)).unwrap();
+        sc.duration = berth::time::parse_duration(duration).unwrap();
+        let sc = Arc::new(sc);
+        let catalog = Arc::new(Catalog::builtin());
+        let cluster =
+            Arc::new(berth::cluster::load_with(sc.cluster.as_ref().unwrap(), &catalog).unwrap());
+        let defs = Arc::new(
+            sc.task_defs.iter().map(|p| berth::taskdef::load(p).unwrap().0).collect::<Vec<_>>(),
+        );
+        let seed = sc.seed.unwrap_or(1);
+        let setup = |mode| SimSetup {
+            scenario: sc.clone(),
+            task_defs: defs.clone(),
+            cluster: cluster.clone(),
+            catalog: catalog.clone(),
+            mode,
+            seed,
+        };
+        let (ecs_setup, fargate_setup) = (setup(Mode::Ecs), setup(Mode::Fargate));
+        let limit = Duration::from_secs(240);
+        let (ecs, fargate) = tokio::join!(
+            through_docker_at(&c, &guard.run, &ecs_setup, scale, limit),
+            through_docker_at(&c, &guard.run, &fargate_setup, scale, limit)
+        );
+        for (mode, docker) in [(Mode::Ecs, ecs), (Mode::Fargate, fargate)] {
+            let (sim, _) = berth::sim::simulate(setup(mode), &mut |_| {});
+            let (s, d) = (sim.total_usd, docker.report.total_usd);
+            let off = if s.is_zero() { d.abs() } else { ((d - s) / s).abs() };
+            eprintln!(
+                "{file} {mode}: simulator {s} docker {d} ({:.2} % apart), outcomes sim {:?} docker {:?}",
+                off.to_f64().unwrap() * 100.0,
+                sim.tasks,
+                docker.report.tasks
+            );
+            if sim.tasks != docker.report.tasks {
+                failures.push(format!(
+                    "{file} {mode}: task outcomes differ: simulator {:?}, docker {:?}",
+                    sim.tasks, docker.report.tasks
+                ));
+            }
+            if off > rust_decimal::Decimal::new(5, 2) {
+                failures.push(format!(
+                    "{file} {mode}: bill simulator {s} vs docker {d}, more than 5 % apart"
+                ));
+            }
+        }
+        eprintln!("{file}: {:.1} s of wall time", t0.elapsed().as_secs_f64());
+        drop(guard);
+    }
+    eprintln!("shipped scenarios: {:.1} s in all", started.elapsed().as_secs_f64());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
