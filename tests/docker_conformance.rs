@@ -1,6 +1,7 @@
 //! Conformance: one scenario through the simulator and through Docker (time-scaled) agrees on
-//! placements, on each task's sequence of states, on task outcomes, and on cost within what the
-//! time scale can resolve.
+//! placements, on each task's sequence of states, on task outcomes, and on cost (within 5 %);
+//! so does every shipped scenario, and the issue-11 case at high time scales. Docker's own
+//! latency is measured apart (`report::overhead`), not billed.
 
 mod docker_support;
 
@@ -15,15 +16,14 @@ use berth::placement::HostId;
 use berth::pricing::Catalog;
 use berth::report::{Accounting, ModeReport, PriceContext};
 use berth::sim::{Sim, SimSetup};
-use berth::taskdef::fargate::FargateSize;
-use berth::taskdef::model::{CpuArch, OsFamily};
 use berth::time::{SimDuration, SimTime};
 use docker_support::*;
 use rust_decimal::prelude::ToPrimitive;
 use tokio::sync::watch;
 
-/// Scenario seconds per wall second. Low enough that Docker's latency on a loaded 2-core machine
-/// (seconds per operation at worst) stays well inside the scenario's slack.
+/// Scenario seconds per wall second. The scenario clock waits for Docker where it is slower than
+/// the cluster's latencies, so any scale gives the same result; a low one keeps the sampled
+/// state sequences (every 100 ms of scenario time) meaningful.
 const SCALE: f64 = 5.0;
 
 /// One side's view, keyed by the order in which tasks were created (`TaskId`s and ARNs depend
@@ -219,24 +219,14 @@ async fn agree(c: &berth::docker::DockerClient, path: &std::path::Path, name: &s
         // Outcomes.
         assert_eq!(sim.report.tasks, docker.report.tasks, "{mode}: task outcomes differ");
         // Cost. ECS bills hosts for the whole scenario: exactly equal. Fargate bills each task
-        // from pull start to stop: the simulator uses the cluster's latencies (5 s pull, 1 s
-        // start, 10 s provisioning), Docker its real ones times the scale; both 40 s batch tasks
-        // stay under the one-minute minimum. A Docker create+start takes 0.2-3 s of wall time on a
-        // loaded 2-core machine, i.e. up to 15 s of scenario time at scale 5: allow 30 s of
-        // billing per task at its size.
+        // from pull start to stop, in scenario time, where the Docker runtime uses the cluster's
+        // latencies as the simulator does (the clock waits for Docker when it is slower:
+        // `docker::timing`): within 5 %, whatever the load of the machine.
         let (s, d) = (sim.report.total_usd, docker.report.total_usd);
         match mode {
             Mode::Ecs => assert_eq!(s, d, "ECS cost"),
             Mode::Fargate => {
-                let rate = catalog
-                    .fargate_rate("us-east-1", OsFamily::Linux, CpuArch::X86_64, false)
-                    .unwrap();
-                let per_s = (rate.hourly(FargateSize { cpu_units: 256, memory_mib: 512 })
-                    * rust_decimal::Decimal::from(2)
-                    + rate.hourly(FargateSize { cpu_units: 512, memory_mib: 1024 })
-                        * rust_decimal::Decimal::from(2))
-                    / rust_decimal::Decimal::from(3600);
-                let tolerance = per_s * rust_decimal::Decimal::from(30);
+                let tolerance = s * rust_decimal::Decimal::new(5, 2);
                 let diff = (s - d).abs();
                 assert!(
                     diff <= tolerance,
