@@ -309,6 +309,7 @@ pub async fn run(
     };
     let mut interrupted = *shutdown.borrow();
     let mut stopping_since: Option<Instant> = None;
+    let mut scenario_totals = None;
     let mut sampler = tokio::time::interval(cfg.sample_every);
     sampler.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
@@ -337,6 +338,8 @@ pub async fn run(
         let until_reached = cfg.until.is_some_and(|u| now >= u);
         if stopping_since.is_none() && (interrupted || until_reached) {
             stopping_since = Some(Instant::now());
+            // The overhead figures describe the scenario, not berth's shutdown after it.
+            scenario_totals = Some(lp.timing.totals(lp.timing.clock.start.elapsed()));
             director.clear();
             lp.stop_everything(&mut engine, &mut on_output);
         }
@@ -388,7 +391,8 @@ pub async fn run(
     }
 
     let ended_at = lp.now();
-    let clock_totals = lp.timing.totals(lp.timing.clock.start.elapsed());
+    let clock_totals =
+        scenario_totals.unwrap_or_else(|| lp.timing.totals(lp.timing.clock.start.elapsed()));
     // Remove everything of this run in every engine (containers first, then networks).
     for client in shared.engines.all() {
         match cleanup::find(&client, Some(&cfg.run_id), false).await {
@@ -515,6 +519,9 @@ impl Loop {
         engine: &Engine,
         until: Option<SimTime>,
     ) -> SimTime {
+        // The end is a cap until it is reached; after it (berth stopping everything) the clock
+        // runs on, held only by the stops' answers.
+        let until = until.filter(|u| *u > self.now());
         let cap = [director.next_at(), engine.next_wakeup(), until, self.timing.cap()]
             .into_iter()
             .flatten()
