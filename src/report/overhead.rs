@@ -249,6 +249,83 @@ fn round3(x: f64) -> f64 {
 mod tests {
     use super::*;
 
+    use std::sync::Arc;
+
+    use crate::engine::{Command, Effect, RunTask};
+    use crate::pricing::Catalog;
+    use crate::taskdef::model::{ContainerDefinition, NetworkMode, TaskDefinition};
+    use crate::time::SimTime;
+
+    /// A Fargate engine with one 1 vCPU / 2 GB task, and its price context.
+    fn fargate_task() -> (Engine, TaskId, PriceContext) {
+        let catalog = Arc::new(Catalog::builtin());
+        let text = "name = \"t\"\nregion = \"us-east-1\"\n\n[[hosts]]\ninstance_type = \"t3.medium\"\ncount = 1\n";
+        let cluster = Arc::new(crate::cluster::parse_str("c.toml", text, &catalog).unwrap());
+        let mut td = TaskDefinition::new("job", vec![ContainerDefinition::new("job", "img")]);
+        td.network_mode = NetworkMode::Awsvpc;
+        td.cpu_units = Some(1024);
+        td.memory_mib = Some(2048);
+        let mut e = Engine::new(cluster.clone(), Mode::Fargate, 1);
+        let def = e.register(td);
+        let out = e.handle(SimTime::ZERO, Command::RunTask(RunTask::new(def, 1))).unwrap();
+        let task = out
+            .effects
+            .iter()
+            .find_map(|f| match f {
+                Effect::ProvisionSlot { task, .. } => Some(*task),
+                _ => None,
+            })
+            .unwrap();
+        (e, task, PriceContext { cluster, catalog })
+    }
+
+    fn sample(task: TaskId, kind: OpKind, real_s: f64, modelled_s: f64) -> OverheadSample {
+        OverheadSample { task, kind, real_s, modelled_s }
+    }
+
+    #[test]
+    fn latency_beyond_the_modelled_is_priced_but_not_billed() {
+        let (engine, task, px) = fargate_task();
+        let clock = ClockTotals {
+            time_scale: 100.0,
+            wall_seconds: 20.0,
+            held_wall_seconds: 8.0,
+            scenario_seconds: 1200.0,
+            overdue: 0,
+        };
+        let samples = [
+            // 2 s of start at scale 100 is 200 scenario s; 2 s of it were modelled.
+            sample(task, OpKind::Start, 2.0, 2.0),
+            // Faster than modelled: no excess.
+            sample(task, OpKind::Pull, 0.01, 20.0),
+            // A health check is not on the billed interval.
+            sample(task, OpKind::Healthy, 5.0, 10.0),
+        ];
+        let o = Overhead::build(clock, &samples, &engine, &px);
+        assert_eq!(o.unbilled_task_seconds, 198.0);
+        assert_eq!(o.effective_time_scale, 60.0);
+        assert!(o.scale_not_held(), "8 of 20 s held");
+        let start = o.operations.iter().find(|l| l.kind == OpKind::Start).unwrap();
+        assert_eq!((start.count, start.mean_ms, start.modelled_ms), (1, 2000.0, 20.0));
+        assert_eq!(start.slower_than_modelled, 1);
+        // 198 s of 1 vCPU / 2 GB at the built-in us-east-1 Linux/x86 rates.
+        let rate = px
+            .catalog
+            .fargate_rate(
+                "us-east-1",
+                crate::taskdef::model::OsFamily::Linux,
+                crate::taskdef::model::CpuArch::X86_64,
+                false,
+            )
+            .unwrap();
+        let want = rate.hourly(FargateSize { cpu_units: 1024, memory_mib: 2048 })
+            / crate::money::seconds_per_hour()
+            * Usd::from(198);
+        assert_eq!(o.unbilled_usd, want.round_dp(6));
+        assert!(o.unbilled_usd > Usd::ZERO);
+        assert!(o.render_text("Fargate").contains("could not keep up"));
+    }
+
     #[test]
     fn kinds_serialise_in_snake_case() {
         assert_eq!(serde_json::to_string(&OpKind::Healthy).unwrap(), "\"healthy\"");
