@@ -322,6 +322,9 @@ async fn run_async(
     let mut mode_reports = Vec::new();
     let mut extra = serde_json::Map::new();
     let mut measured_json = serde_json::Map::new();
+    // Real Docker latency, apart from the bill (`report::overhead`).
+    let mut overhead_json = serde_json::Map::new();
+    let mut overhead_text = String::new();
     let mut stood_in: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut interrupted = false;
     let mut text_extra = String::new();
@@ -353,6 +356,9 @@ async fn run_async(
         let m = measured(&r, &cluster);
         text_extra.push_str(&measured_text(mode, &m));
         measured_json.insert(mode.as_str().to_string(), m);
+        let o = crate::report::overhead::Overhead::build(r.clock, &r.overhead, &r.engine, &px);
+        overhead_text.push_str(&o.render_text(crate::report::mode_name(mode)));
+        overhead_json.insert(mode.as_str().to_string(), serde_json::to_value(&o)?);
         mode_reports.push(report);
     }
     for v in stood_in.values_mut() {
@@ -375,6 +381,7 @@ async fn run_async(
     extra.insert("interrupted".into(), json!(interrupted));
     extra.insert("measured".into(), serde_json::Value::Object(measured_json));
     extra.insert("stood_in".into(), json!(stood_in));
+    extra.insert("overhead".into(), serde_json::Value::Object(overhead_json));
     let mut v = serde_json::to_value(&report)?;
     if let serde_json::Value::Object(o) = &mut v {
         o.extend(extra);
@@ -397,6 +404,8 @@ async fn run_async(
         let _ =
             writeln!(out, "\nMeasured (real containers, scenario time scale {}):", args.time_scale);
         let _ = write!(out, "{text_extra}");
+        let _ = writeln!(out, "\nReal overhead (Docker's own latency; not in the bill above):");
+        let _ = write!(out, "{overhead_text}");
         if stood_in.is_empty() {
             let _ = writeln!(out, "\nNo image was stood in for.");
         } else {

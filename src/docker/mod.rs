@@ -9,6 +9,8 @@
 //! - [`spec`]: a task definition's container → Docker create body (limits as the ECS agent
 //!   sets them, Fargate sandboxes, stand-ins).
 //! - [`usage`]: measured CPU/memory from cgroup files.
+//! - [`timing`]: the scenario clock of a run: modelled latencies in scenario time, real ones
+//!   measured apart.
 //! - [`cleanup`]: finding and removing berth's objects by label.
 //!
 //! Nothing here decides anything about tasks: the engine does; this module carries out its
@@ -22,6 +24,7 @@ pub mod labels;
 pub mod runtime;
 pub mod script;
 pub mod spec;
+pub mod timing;
 pub mod usage;
 
 pub use client::{AgentError, DockerClient, Exit, Health, OOM_REASON};

@@ -38,6 +38,7 @@ use tokio::sync::{mpsc, watch, OnceCell};
 use super::labels::{self, TaskPlacement};
 use super::script::Director;
 use super::spec::{self, Attach, ContainerContext, StandIn};
+use super::timing::{Key, Planned, Timing};
 use super::usage::{CgroupProbe, Sample, UsageStats};
 use super::{cleanup, DockerClient};
 use crate::engine::{
@@ -45,6 +46,7 @@ use crate::engine::{
     TaskStatus,
 };
 use crate::placement::HostId;
+use crate::report::overhead::{ClockTotals, OpKind, OverheadSample};
 use crate::taskdef::model::{NetworkMode, TaskDefinition};
 use crate::time::{SimDuration, SimTime};
 
@@ -172,6 +174,10 @@ pub struct RunResult {
     pub ended_at: SimTime,
     /// Commands of the script the engine refused, and Docker errors worth showing.
     pub errors: Vec<String>,
+    /// Real Docker latency, measured per operation (not billed: see [`super::timing`]).
+    pub overhead: Vec<OverheadSample>,
+    /// The scenario clock's wall time, and how long it waited for Docker.
+    pub clock: ClockTotals,
 }
 
 /// Messages from effect tasks to the loop.
@@ -252,22 +258,8 @@ struct Live {
     probe: Option<CgroupProbe>,
     sampling_via_api: bool,
     running: bool,
-}
-
-/// Maps wall time to scenario time.
-#[derive(Clone, Copy)]
-struct Clock {
-    start: Instant,
-    scale: f64,
-}
-
-impl Clock {
-    fn now(&self) -> SimTime {
-        SimTime((self.start.elapsed().as_secs_f64() * self.scale * 1000.0) as u64)
-    }
-    fn wall_at(&self, t: SimTime) -> Instant {
-        self.start + Duration::from_secs_f64(t.as_secs_f64() / self.scale)
-    }
+    /// When Docker reported it running (wall).
+    running_since: Option<Instant>,
 }
 
 /// Runs `script` on `engine` with real containers until it is done, `cfg.until`, or
@@ -295,7 +287,6 @@ pub async fn run(
         networks: Mutex::new(HashMap::new()),
         tx,
     });
-    let clock = Clock { start: Instant::now(), scale: cfg.time_scale };
     let mut lp = Loop {
         shared: shared.clone(),
         live: HashMap::new(),
@@ -313,16 +304,20 @@ pub async fn run(
         },
         hosts: HashMap::new(),
         inflight: 0,
-        last: SimTime::ZERO,
-        clock,
+        timing: Timing::new(cfg.time_scale),
+        plans: HashMap::new(),
     };
     let mut interrupted = *shutdown.borrow();
     let mut stopping_since: Option<Instant> = None;
+    let mut scenario_totals = None;
     let mut sampler = tokio::time::interval(cfg.sample_every);
     sampler.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     loop {
-        let now = lp.now();
+        // Scenario time moves with wall time, but never past the next command, timer or
+        // answer the engine is due (see `super::timing`).
+        let now = lp.advance(director, &engine, cfg.until);
+        lp.hand_over_due(&mut engine, director, &mut on_output);
         // Due scenario commands (not after a shutdown began).
         while stopping_since.is_none() {
             let Some((tag, cmd)) = director.next_due(now) else { break };
@@ -343,6 +338,8 @@ pub async fn run(
         let until_reached = cfg.until.is_some_and(|u| now >= u);
         if stopping_since.is_none() && (interrupted || until_reached) {
             stopping_since = Some(Instant::now());
+            // The overhead figures describe the scenario, not berth's shutdown after it.
+            scenario_totals = Some(lp.timing.totals(lp.timing.clock.start.elapsed()));
             director.clear();
             lp.stop_everything(&mut engine, &mut on_output);
         }
@@ -367,11 +364,15 @@ pub async fn run(
             next = Some(next.map_or(w, |n| n.min(w)));
         }
         let deadline = next
-            .map(|t| clock.wall_at(t))
+            .map(|t| lp.timing.clock.wall_at(t))
+            .into_iter()
+            .chain(lp.timing.next_wake())
+            .min()
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             msg = rx.recv() => {
                 if let Some(msg) = msg {
+                    lp.advance(director, &engine, cfg.until);
                     lp.on_msg(&mut engine, msg, director, &mut on_output);
                     // Drain what else is ready, so bursts of reports cost one loop turn.
                     while let Ok(msg) = rx.try_recv() {
@@ -390,6 +391,8 @@ pub async fn run(
     }
 
     let ended_at = lp.now();
+    let clock_totals =
+        scenario_totals.unwrap_or_else(|| lp.timing.totals(lp.timing.clock.start.elapsed()));
     // Remove everything of this run in every engine (containers first, then networks).
     for client in shared.engines.all() {
         match cleanup::find(&client, Some(&cfg.run_id), false).await {
@@ -458,6 +461,8 @@ pub async fn run(
         interrupted,
         ended_at,
         errors: lp.errors,
+        overhead: lp.timing.samples,
+        clock: clock_totals,
     })
 }
 
@@ -494,15 +499,144 @@ struct Loop {
     /// Each live container's ECS host (for per-host peaks).
     hosts: HashMap<TaskId, HostId>,
     inflight: usize,
-    last: SimTime,
-    clock: Clock,
+    /// The scenario clock and the answers the engine is due (modelled latencies).
+    timing: Timing,
+    /// Each started container's plan (runtime, exit code), for its planned exit.
+    plans: HashMap<(TaskId, u16), ContainerPlan>,
 }
 
 impl Loop {
-    /// Scenario time now, never earlier than the last call (the engine requires monotonic time).
-    fn now(&mut self) -> SimTime {
-        self.last = self.last.max(self.clock.now());
-        self.last
+    /// Scenario time now (monotonic, as the engine requires).
+    fn now(&self) -> SimTime {
+        self.timing.clock.now()
+    }
+
+    /// Moves the scenario clock on, up to the next thing due: a script command, an engine
+    /// timer, the end, or an answer of Docker's (which it waits for if Docker is late).
+    fn advance(
+        &mut self,
+        director: &impl Director,
+        engine: &Engine,
+        until: Option<SimTime>,
+    ) -> SimTime {
+        // The end is a cap until it is reached; after it (berth stopping everything) the clock
+        // runs on, held only by the stops' answers.
+        let until = until.filter(|u| *u > self.now());
+        let cap = [director.next_at(), engine.next_wakeup(), until, self.timing.cap()]
+            .into_iter()
+            .flatten()
+            .min();
+        self.timing.clock.advance(cap)
+    }
+
+    /// Hands the engine every answer due now, and ends containers whose runtime is up.
+    fn hand_over_due(
+        &mut self,
+        engine: &mut Engine,
+        director: &mut impl Director,
+        on_output: &mut impl FnMut(Seen<'_>, &Engine),
+    ) {
+        loop {
+            let due = self.timing.due();
+            for (task, container) in due.end {
+                // The scenario's runtime is up: stop it; its exit is reported with the
+                // scenario's exit code.
+                let timeout = self.stop_timeout(engine, task, container);
+                self.stop(task, container, timeout, false);
+            }
+            if due.reports.is_empty() {
+                return;
+            }
+            for r in due.reports {
+                self.hand_over(engine, r, director, on_output);
+            }
+        }
+    }
+
+    /// One report to the engine, now; a start brings its container's next answers.
+    fn hand_over(
+        &mut self,
+        engine: &mut Engine,
+        r: Report,
+        director: &mut impl Director,
+        on_output: &mut impl FnMut(Seen<'_>, &Engine),
+    ) {
+        self.timing.delivered(&r);
+        let started = match r {
+            Report::ContainerStarted { task, container } => Some((task, container)),
+            _ => None,
+        };
+        let now = self.now();
+        match engine.handle(now, Command::Report(r)) {
+            Ok(out) => {
+                director.on_output(None, &out, engine);
+                self.apply(engine, out, on_output)
+            }
+            Err(e) => self.errors.push(format!("engine refused a report: {e}")),
+        }
+        if let Some((task, container)) = started {
+            for r in self.container_started(engine, task, container) {
+                if let Some(r) = self.timing.arrived(r) {
+                    self.hand_over(engine, r, director, on_output);
+                }
+            }
+        }
+    }
+
+    /// A container's start was handed over: when its health check passes and when its
+    /// scenario runtime ends, as the simulator has them.
+    fn container_started(&mut self, engine: &Engine, task: TaskId, container: u16) -> Vec<Report> {
+        let Some(plan) = self.plans.remove(&(task, container)) else { return Vec::new() };
+        let cd = engine
+            .task(task)
+            .and_then(|t| engine.def(t.def).def.containers.get(usize::from(container)).cloned());
+        // The first passing health check is awaited only where a container waits for it
+        // (`dependsOn` HEALTHY): Docker runs checks in wall time (an `interval` of 10 s is 10
+        // real seconds), and nothing else in the engine depends on a pass.
+        let awaited = engine.task(task).is_some_and(|t| {
+            let def = &engine.def(t.def).def;
+            let name = &def.containers[usize::from(container)].name;
+            def.containers.iter().flat_map(|c| c.depends_on.iter()).any(|d| {
+                &d.container_name == name
+                    && d.condition == crate::taskdef::model::DependencyCondition::Healthy
+            })
+        });
+        let health = cd
+            .as_ref()
+            .filter(|_| plan.has_health_check && awaited)
+            .and_then(|c| c.health_check.as_ref())
+            .map(|h| SimDuration::from_secs(u64::from(h.interval_s)));
+        let live = self.live.get(&(task, container));
+        let stand_in = match (&cd, live) {
+            (Some(cd), Some(l)) => self
+                .shared
+                .stood_in
+                .lock()
+                .expect("stand-in lock")
+                .contains(&(l.client.endpoint().to_string(), cd.image.clone())),
+            _ => false,
+        };
+        let planned = plan.run_for.filter(|d| *d > SimDuration::ZERO).map(|run_for| {
+            let p = Planned {
+                exit_code: plan.exit_code,
+                stand_in,
+                wall_s: self.shared.cfg.wall(run_for).as_secs_f64(),
+                running_since: live.and_then(|l| l.running_since).unwrap_or_else(Instant::now),
+                ending: false,
+            };
+            (run_for, p)
+        });
+        self.timing.started(task, container, health, planned)
+    }
+
+    /// The container's `stopTimeout` (ECS's default 30 s), in wall time, at least 1 s.
+    fn stop_timeout(&self, engine: &Engine, task: TaskId, container: u16) -> Duration {
+        let secs = engine
+            .task(task)
+            .and_then(|t| engine.def(t.def).def.containers.get(usize::from(container)))
+            .and_then(|c| c.stop_timeout_s)
+            .unwrap_or(30);
+        self.shared.cfg.wall(SimDuration::from_secs(u64::from(secs))).max(Duration::from_secs(1))
     }
 
     fn apply(
@@ -537,13 +671,9 @@ impl Loop {
                         l.running = false;
                     }
                 }
-                let now = self.now();
-                match engine.handle(now, Command::Report(r)) {
-                    Ok(out) => {
-                        director.on_output(None, &out, engine);
-                        self.apply(engine, out, on_output)
-                    }
-                    Err(e) => self.errors.push(format!("engine refused a report: {e}")),
+                // Answers wait for their modelled time; anything else is news now.
+                if let Some(r) = self.timing.arrived(r) {
+                    self.hand_over(engine, r, director, on_output);
                 }
             }
             Msg::Created { task, container, id, client } => {
@@ -553,16 +683,24 @@ impl Loop {
                 }
                 self.live.insert(
                     key,
-                    Live { id, client, probe: None, sampling_via_api: false, running: false },
+                    Live {
+                        id,
+                        client,
+                        probe: None,
+                        sampling_via_api: false,
+                        running: false,
+                        running_since: None,
+                    },
                 );
             }
             Msg::Running { task, container, pid } => {
                 if let Some(l) = self.live.get_mut(&(task, container)) {
                     l.running = true;
+                    l.running_since = Some(Instant::now());
                     l.probe = pid.and_then(|p| CgroupProbe::for_container(p, &l.id));
                     // Sample at once, so even a short container has a first reading.
                     if let Some(s) = l.probe.as_ref().and_then(|p| p.read().ok()) {
-                        let at = self.clock.start.elapsed().as_secs_f64();
+                        let at = self.timing.clock.start.elapsed().as_secs_f64();
                         self.measured.entry((task, container)).or_default().add(at, s);
                     }
                 }
@@ -584,7 +722,7 @@ impl Loop {
     /// Reads every running container's counters (cgroup files; the stats API where the files
     /// are not readable, at most one call in flight per container).
     fn sample(&mut self) {
-        let at = self.clock.start.elapsed().as_secs_f64();
+        let at = self.timing.clock.start.elapsed().as_secs_f64();
         let now = self.now();
         let mut round: Vec<(TaskId, f64, u64)> = Vec::new();
         for (key, l) in self.live.iter_mut().filter(|(_, l)| l.running) {
@@ -600,7 +738,7 @@ impl Loop {
                     l.sampling_via_api = true;
                     let (client, id, tx, key) =
                         (l.client.clone(), l.id.clone(), self.shared.tx.clone(), *key);
-                    let start = self.clock.start;
+                    let start = self.timing.clock.start;
                     tokio::spawn(async move {
                         if let Some(sample) = super::usage::one_shot(client.raw(), &id).await {
                             let at_s = start.elapsed().as_secs_f64();
@@ -717,8 +855,56 @@ impl Loop {
         });
     }
 
+    /// The cluster file's latencies for this mode: (image pull, container start, provisioning),
+    /// as the simulator uses them.
+    fn modelled(engine: &Engine) -> (SimDuration, SimDuration, SimDuration) {
+        let c = engine.cluster();
+        match engine.mode() {
+            Mode::Ecs => (c.ecs.image_pull, c.ecs.container_start, SimDuration::ZERO),
+            Mode::Fargate => {
+                (c.fargate.image_pull, c.fargate.container_start, c.fargate.provisioning)
+            }
+        }
+    }
+
+    /// Registers the answer the engine is due for an effect (see `super::timing`).
+    fn expect(&mut self, engine: &Engine, eff: &Effect) -> bool {
+        let (pull, start, provision) = Self::modelled(engine);
+        match *eff {
+            Effect::ProvisionSlot { task, .. } => {
+                self.timing.expect(Key::Provision(task), OpKind::Provision, provision)
+            }
+            Effect::PullImage { task, image, .. } => {
+                self.timing.expect(Key::Pull(task, image), OpKind::Pull, pull)
+            }
+            Effect::StartContainer { task, container, plan } => {
+                self.plans.insert((task, container), plan);
+                self.timing.expect(Key::Start(task, container), OpKind::Start, start)
+            }
+            Effect::StopContainer { task, container, timeout } => {
+                let limit = super::timing::HOLD_LIMIT + self.shared.cfg.wall(timeout);
+                let code = crate::sim::SIGTERM_EXIT;
+                return self.timing.stop_asked(task, container, code, limit);
+            }
+            Effect::KillContainer { task, container } => {
+                let code = crate::sim::SIGKILL_EXIT;
+                let limit = super::timing::HOLD_LIMIT;
+                return self.timing.stop_asked(task, container, code, limit);
+            }
+            Effect::ReleaseSlot { task } => {
+                self.timing.expect(Key::Cleanup(task), OpKind::Cleanup, SimDuration::ZERO)
+            }
+        }
+        false
+    }
+
     fn effect(&mut self, engine: &Engine, eff: Effect) {
         let shared = self.shared.clone();
+        // A stop of a container that has already ended (its planned exit waits for its due
+        // time): that exit answers the stop; there is nothing left to stop.
+        if self.expect(engine, &eff) {
+            return;
+        }
         match eff {
             Effect::ProvisionSlot { task, .. } => {
                 let Some(info) = self.task_info(engine, task) else { return };
@@ -987,20 +1173,8 @@ async fn start_container(shared: Arc<Shared>, info: TaskInfo, index: u16, plan: 
         }
     }
 
-    // A real image with a scenario runtime: stop it when the runtime is up. The job then ended
-    // as the scenario says (its `exit_code`, default 0), not with the 143 of our SIGTERM.
-    let runtime_up = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    if !stood_in {
-        if let Some(run_for) = plan.run_for {
-            let (c, i, wall) = (client.clone(), id.clone(), shared.cfg.wall(run_for));
-            let up = runtime_up.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(wall).await;
-                up.store(true, std::sync::atomic::Ordering::SeqCst);
-                let _ = c.stop(&i, Duration::from_secs(10)).await;
-            });
-        }
-    }
+    // A real image with a scenario runtime is stopped by the loop when the scenario clock
+    // reaches its end (`super::timing`), not on a wall timer that knows nothing of the clock.
     let (done_tx, done_rx) = watch::channel(false);
     if plan.has_health_check {
         tokio::spawn(poll_health(shared.clone(), client.clone(), id.clone(), task, index, done_rx));
@@ -1009,12 +1183,7 @@ async fn start_container(shared: Arc<Shared>, info: TaskInfo, index: u16, plan: 
     let _ = done_tx.send(true);
     let report = match exit {
         Ok(e) => {
-            let code = if runtime_up.load(std::sync::atomic::Ordering::SeqCst) && !e.oom {
-                plan.exit_code
-            } else {
-                e.code as i32
-            };
-            Report::ContainerExited { task, container: index, exit_code: code, oom: e.oom }
+            Report::ContainerExited { task, container: index, exit_code: e.code as i32, oom: e.oom }
         }
         Err(e) => {
             let _ = shared.tx.send(Msg::Error(format!("waiting for {id}: {e}")));

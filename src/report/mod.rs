@@ -6,6 +6,7 @@
 
 pub mod accounting;
 mod build;
+pub mod overhead;
 pub mod series;
 mod text;
 
