@@ -40,8 +40,9 @@ pub struct Args {
     /// Which mode(s) to run (both run side by side).
     #[arg(long, value_enum, default_value = "both")]
     pub mode: ModeArg,
-    /// Scenario seconds per real second (60: an hour of scenario in a minute).
-    #[arg(long, default_value_t = 1.0)]
+    /// Scenario seconds per real second (60: an hour of scenario in a minute); from 0.001 to
+    /// 100000.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_time_scale)]
     pub time_scale: f64,
     /// Run berth's workload image in place of images that are not present locally.
     #[arg(long)]
@@ -56,7 +57,7 @@ pub struct Args {
     #[arg(long)]
     pub quiet: bool,
     /// Play only the first part of the scenario, e.g. `--duration 1d` of a 30-day scenario
-    /// (costs are then for that part).
+    /// (costs are then for that part); more than 0, at most 100 years.
     #[arg(long, value_parser = parse_duration_arg)]
     pub duration: Option<SimDuration>,
     /// Seed for placement and random runtimes (default: the scenario's, else 1).
@@ -79,8 +80,76 @@ pub struct Args {
     pub watch: bool,
 }
 
+/// The slowest accepted `--time-scale`: a thousand wall seconds per scenario second. Below
+/// that, wall deadlines of long scenarios leave what `Instant` and tokio's timers can hold
+/// (`--time-scale 1e-20` used to panic in the runtime's clock).
+pub const TIME_SCALE_MIN: f64 = 0.001;
+/// The fastest accepted `--time-scale`: 100000 scenario seconds per wall second (a month in
+/// 26 s). Above that one Docker container start (0.15–0.3 s of wall time) is more than a
+/// scenario hour, and scenario time moves by 100 s per wall millisecond.
+pub const TIME_SCALE_MAX: f64 = 100_000.0;
+/// The longest accepted `--duration`: 100 years of scenario time.
+pub const DURATION_MAX: SimDuration = SimDuration(100 * 365 * 86_400_000);
+
+/// `--time-scale`: a finite number in [[`TIME_SCALE_MIN`], [`TIME_SCALE_MAX`]].
+fn parse_time_scale(s: &str) -> Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|_| format!("expected a number, got `{s}`"))?;
+    if !v.is_finite() || !(TIME_SCALE_MIN..=TIME_SCALE_MAX).contains(&v) {
+        return Err(format!(
+            "expected a number from {TIME_SCALE_MIN} to {TIME_SCALE_MAX} (scenario seconds per wall second), got {s}"
+        ));
+    }
+    Ok(v)
+}
+
+/// `--duration`: a duration (`90s`, `1d`, `2h30m`) above zero and at most [`DURATION_MAX`].
 fn parse_duration_arg(s: &str) -> Result<SimDuration, String> {
-    crate::time::parse_duration(s).map_err(|e| e.to_string())
+    let d = crate::time::parse_duration(s).map_err(|e| e.to_string())?;
+    if d.0 == 0 || d > DURATION_MAX {
+        return Err(format!("expected a duration above 0 and at most 100 years (36500d), got {s}"));
+    }
+    Ok(d)
+}
+
+/// Checks, before anything is created, that every output path can be written: the directory
+/// exists, the path is not a directory, and a file there can be opened for writing. A new file
+/// is created and removed again; an existing one is opened without truncating it, so a run
+/// that then fails leaves what was there.
+fn check_output_paths(paths: &[(&str, &Option<PathBuf>)]) -> anyhow::Result<()> {
+    let mut seen: Vec<(&str, &PathBuf)> = Vec::new();
+    for (flag, path) in paths {
+        let Some(path) = path else { continue };
+        if let Some((other, _)) = seen.iter().find(|(_, p)| *p == path) {
+            anyhow::bail!(
+                "{flag} {}: the same file as {other}; give each output its own file",
+                path.display()
+            );
+        }
+        seen.push((flag, path));
+        check_writable(path).map_err(|why| {
+            anyhow::anyhow!("{flag} {}: cannot write the report there: {why}", path.display())
+        })?;
+    }
+    Ok(())
+}
+
+fn check_writable(path: &std::path::Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err("it is a directory; name a file".into());
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(format!("the directory {} does not exist", parent.display()));
+    }
+    let existed = path.exists();
+    std::fs::OpenOptions::new().append(true).create(true).open(path).map_err(|e| e.to_string())?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -89,9 +158,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ModeArg::Fargate => vec![Mode::Fargate],
         ModeArg::Both => vec![Mode::Ecs, Mode::Fargate],
     };
-    if !(args.time_scale > 0.0 && args.time_scale.is_finite()) {
-        anyhow::bail!("--time-scale: expected a positive number, got {}", args.time_scale);
-    }
+    // Also for callers that build `Args` without clap's parser.
+    parse_time_scale(&args.time_scale.to_string())
+        .map_err(|e| anyhow::anyhow!("--time-scale: {e}"))?;
+    check_output_paths(&[("--save", &args.save), ("--html", &args.html)])?;
     // The same loading as `berth simulate` (limits, a missing file at the scenario's line),
     // all before Docker is contacted.
     let loaded =
@@ -122,7 +192,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (stop_tx, stop_rx),
         None,
     ))?;
-    print!("{text}");
+    print_report(&text);
     Ok(code)
 }
 
@@ -209,8 +279,100 @@ fn run_watched(
     let (code, text) =
         worker.join().map_err(|_| anyhow::anyhow!("the run's thread panicked"))??;
     view?;
-    print!("{text}");
+    print_report(&text);
     Ok(code)
+}
+
+/// Which signal interrupted the run (0: none yet), shared by the watcher and the report.
+#[derive(Default)]
+struct SignalState {
+    first: std::sync::atomic::AtomicI32,
+}
+
+impl SignalState {
+    /// `SIGINT`, `SIGTERM`, `SIGHUP`, or why else the run stopped early.
+    fn cause(&self) -> &'static str {
+        match self.first.load(std::sync::atomic::Ordering::SeqCst) {
+            SIGINT => "SIGINT (Ctrl-C)",
+            SIGTERM => "SIGTERM",
+            SIGHUP => "SIGHUP",
+            _ => "the live view closed",
+        }
+    }
+    /// 128 + the signal's number, as a shell reports a process the signal ended; 130 when the
+    /// live view was closed (as for Ctrl-C).
+    fn exit_code(&self) -> u8 {
+        match self.first.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => 130,
+            n => 128 + n as u8,
+        }
+    }
+}
+
+const SIGHUP: i32 = 1;
+const SIGINT: i32 = 2;
+const SIGTERM: i32 = 15;
+
+/// Handles SIGINT, SIGTERM and SIGHUP alike: the first asks the runtime to stop gracefully
+/// (`stop`: tasks get SIGTERM, then everything is removed and the report is written); the
+/// second asks it to hurry (`force`: SIGKILL instead of waiting for `stopTimeout`). Later ones
+/// only say that cleanup is under way: berth never abandons its cleanup, because what it
+/// leaves behind keeps running (and costing) on the engine.
+fn watch_signals(
+    stop: watch::Sender<bool>,
+    force: watch::Sender<bool>,
+    state: Arc<SignalState>,
+) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    tokio::spawn(async move {
+        for n in 0u32.. {
+            let (num, name) = tokio::select! {
+                _ = int.recv() => (SIGINT, "SIGINT"),
+                _ = term.recv() => (SIGTERM, "SIGTERM"),
+                _ = hup.recv() => (SIGHUP, "SIGHUP"),
+            };
+            tracing::info!(signal = name, count = n + 1, "signal received");
+            match n {
+                0 => {
+                    state.first.store(num, std::sync::atomic::Ordering::SeqCst);
+                    say(&format!("\n{name}: stopping: tasks get SIGTERM, then everything berth created is removed (send it again to kill the containers at once)"));
+                    let _ = stop.send(true);
+                }
+                1 => {
+                    say(&format!("\n{name} again: killing the containers now (SIGKILL); removing everything berth created"));
+                    let _ = force.send(true);
+                }
+                _ => {
+                    say(&format!("\n{name}: still removing what berth created; it ends by itself"))
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// The report on stdout; a terminal that has gone away (SIGHUP) loses it, which is not a
+/// reason to panic (`--save` still has it).
+fn print_report(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+/// A line on stderr that cannot panic: after SIGHUP the terminal may be gone (EIO).
+fn say(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{msg}");
+}
+
+/// A line on stdout that cannot panic (`println!` panics when the terminal has gone away).
+fn out_line(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
 }
 
 /// The running cost of each mode, for the live lines.
@@ -238,6 +400,11 @@ async fn run_async(
         }
         None => eprintln!("{msg}"),
     };
+    // Signals first: a SIGTERM while connecting or building the image must not kill berth
+    // with the default action once containers exist.
+    let (force_tx, force_rx) = watch::channel(false);
+    let signals = Arc::new(SignalState::default());
+    watch_signals(stop_tx, force_tx, signals.clone())?;
     let engines = Engines::connect(args.endpoint.as_deref(), &cluster).await?;
     for c in engines.all() {
         let found = cleanup::find(&c, None, false).await?;
@@ -261,15 +428,6 @@ async fn run_async(
     }
 
     let run_id = crate::docker::new_run_id();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\nstopping: tasks get SIGTERM, then everything berth created is removed (Ctrl-C again to abort)");
-            let _ = stop_tx.send(true);
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
     if !args.quiet {
         notice(format!(
             "berth run {}: run {run_id}, {} at time scale {} (scenario {} in {:.0} s), mode {}",
@@ -296,6 +454,7 @@ async fn run_async(
         let mut cfg = RuntimeConfig::new(run_id.clone(), args.time_scale);
         cfg.stand_in = args.stand_in;
         cfg.until = Some(SimTime(sc.duration.0));
+        cfg.force = Some(force_rx.clone());
         let acc = Arc::new(Mutex::new(Accounting::new(mode, &cluster, sc.duration)));
         let observer = Observer::new(
             mode,
@@ -327,6 +486,7 @@ async fn run_async(
     let mut overhead_text = String::new();
     let mut stood_in: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut interrupted = false;
+    let mut interrupted_at: Option<SimTime> = None;
     let mut text_extra = String::new();
     for (mode, acc, r, player) in results {
         let r = r?;
@@ -344,11 +504,12 @@ async fn run_async(
                 sc.jobs[j].name
             ));
         }
-        if r.interrupted {
+        if let Some(at) = r.interrupted_at {
             report.notes.push(format!(
-                "interrupted (Ctrl-C, or the live view closed) at scenario time {}",
-                r.ended_at
+                "interrupted ({}) at scenario time {at}: costs cover the {at} that ran",
+                signals.cause()
             ));
+            interrupted_at = interrupted_at.max(Some(at));
         }
         for (img, fams) in &r.stood_in {
             stood_in.entry(img.clone()).or_default().extend(fams.iter().cloned());
@@ -379,6 +540,10 @@ async fn run_async(
     extra.insert("run_id".into(), json!(run_id));
     extra.insert("time_scale".into(), json!(args.time_scale));
     extra.insert("interrupted".into(), json!(interrupted));
+    if let Some(at) = interrupted_at {
+        extra.insert("interrupted_at_seconds".into(), json!(at.0 as f64 / 1000.0));
+        extra.insert("interrupted_by".into(), json!(signals.cause()));
+    }
     extra.insert("measured".into(), serde_json::Value::Object(measured_json));
     extra.insert("stood_in".into(), json!(stood_in));
     extra.insert("overhead".into(), serde_json::Value::Object(overhead_json));
@@ -419,7 +584,7 @@ async fn run_async(
         }
     }
     let code = if interrupted {
-        ExitCode::from(130)
+        ExitCode::from(signals.exit_code())
     } else if report.failed_expectations().next().is_some() {
         ExitCode::from(1)
     } else {
@@ -471,6 +636,13 @@ impl Observer {
     fn see(&mut self, seen: Seen<'_>, engine: &Engine) {
         let out = match seen {
             Seen::Output(out) => out,
+            Seen::Interrupted { at } => {
+                // The bill covers exactly the time that ran: hosts and Fargate tasks are billed
+                // to `at`, not to the scenario's end, and berth's own stopping is not billed.
+                self.end = self.end.min(at);
+                self.acc.lock().expect("accounting lock").end_at(at);
+                return;
+            }
             Seen::Ports { task, container, ports } => {
                 if !self.quiet {
                     let name = engine
@@ -480,13 +652,13 @@ impl Observer {
                         .unwrap_or_default();
                     let list: Vec<String> =
                         ports.iter().map(|(c, h)| format!("{c} → localhost:{h}")).collect();
-                    println!(
+                    out_line(&format!(
                         "{:>10}  {:<7} {} {name}: {}",
                         "",
                         self.mode.as_str(),
                         short(engine, task),
                         list.join(", ")
-                    );
+                    ));
                 }
                 return;
             }
@@ -573,7 +745,11 @@ impl Observer {
                 Event::ServiceEvent { message, .. } => message.clone(),
                 _ => continue,
             };
-            println!("{:>10}  {:<7} {line}   [{line_cost}]", clock(out.at), self.mode.as_str());
+            out_line(&format!(
+                "{:>10}  {:<7} {line}   [{line_cost}]",
+                clock(out.at),
+                self.mode.as_str()
+            ));
         }
     }
 }
@@ -759,6 +935,45 @@ fn measured_text(mode: Mode, m: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_scale_is_bounded() {
+        assert_eq!(parse_time_scale("720"), Ok(720.0));
+        assert_eq!(parse_time_scale("0.001"), Ok(0.001));
+        assert_eq!(parse_time_scale("1e5"), Ok(100_000.0));
+        for bad in ["1e-20", "0", "-1", "1e6", "inf", "NaN", "fast"] {
+            let e = parse_time_scale(bad).unwrap_err();
+            assert!(e.contains("0.001") || e.contains("expected a number"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn duration_is_bounded() {
+        assert_eq!(parse_duration_arg("1d"), Ok(SimDuration::from_secs(86_400)));
+        assert!(parse_duration_arg("0s").unwrap_err().contains("above 0"));
+        assert!(parse_duration_arg("36501d").unwrap_err().contains("100 years"));
+        assert!(parse_duration_arg("1x").is_err());
+    }
+
+    #[test]
+    fn output_paths_are_checked_before_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = Some(dir.path().join("run.json"));
+        check_output_paths(&[("--save", &ok)]).unwrap();
+        assert!(!dir.path().join("run.json").exists(), "the check must leave no file behind");
+        let missing = Some(dir.path().join("no/such/dir/r.html"));
+        let e = check_output_paths(&[("--html", &missing)]).unwrap_err().to_string();
+        assert!(e.starts_with("--html ") && e.contains("does not exist"), "{e}");
+        let is_dir = Some(dir.path().to_path_buf());
+        let e = check_output_paths(&[("--save", &is_dir)]).unwrap_err().to_string();
+        assert!(e.contains("is a directory"), "{e}");
+        let e = check_output_paths(&[("--save", &ok), ("--html", &ok)]).unwrap_err().to_string();
+        assert!(e.contains("the same file as --save"), "{e}");
+        // An existing file is kept as it is.
+        std::fs::write(dir.path().join("run.json"), "old").unwrap();
+        check_output_paths(&[("--save", &ok)]).unwrap();
+        assert_eq!(std::fs::read_to_string(dir.path().join("run.json")).unwrap(), "old");
+    }
 
     #[test]
     fn clock_format() {

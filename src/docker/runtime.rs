@@ -66,6 +66,10 @@ pub struct RuntimeConfig {
     pub sample_every: Duration,
     /// How long (wall) a graceful shutdown may take before containers are removed by force.
     pub shutdown_grace: Duration,
+    /// Turns true when the user asks a shutdown to hurry (a second Ctrl-C, SIGTERM or
+    /// SIGHUP): every container still running is killed (SIGKILL) instead of waiting for its
+    /// `stopTimeout`. The cleanup itself is never skipped.
+    pub force: Option<watch::Receiver<bool>>,
 }
 
 impl RuntimeConfig {
@@ -77,11 +81,15 @@ impl RuntimeConfig {
             until: None,
             sample_every: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(20),
+            force: None,
         }
     }
 
+    /// Wall time for scenario duration `d`; saturates (at about 136 years) instead of
+    /// panicking on a tiny scale.
     fn wall(&self, d: SimDuration) -> Duration {
-        Duration::from_secs_f64(d.as_secs_f64() / self.time_scale)
+        Duration::try_from_secs_f64(d.as_secs_f64() / self.time_scale)
+            .unwrap_or(Duration::from_secs(u64::from(u32::MAX)))
     }
 }
 
@@ -139,6 +147,10 @@ pub enum Seen<'a> {
     Output(&'a Output),
     /// A container's ports, published to free local ports: `("80/tcp", 49153)`.
     Ports { task: TaskId, container: u16, ports: &'a [(String, u16)] },
+    /// The run was interrupted (the shutdown signal) at scenario time `at`, before the
+    /// scenario's end: what follows is berth stopping everything, not part of the scenario,
+    /// and the bill ends at `at`.
+    Interrupted { at: SimTime },
 }
 
 /// The highest concurrent use seen in one sampling round: the whole run, and per ECS host.
@@ -170,6 +182,8 @@ pub struct RunResult {
     pub peaks: Peaks,
     /// Ctrl-C ended the run early.
     pub interrupted: bool,
+    /// When the interrupt came, in scenario time, if it came before the scenario's end.
+    pub interrupted_at: Option<SimTime>,
     /// Scenario time when the run ended.
     pub ended_at: SimTime,
     /// Commands of the script the engine refused, and Docker errors worth showing.
@@ -289,6 +303,7 @@ pub async fn run(
     });
     let mut lp = Loop {
         shared: shared.clone(),
+        forced: false,
         live: HashMap::new(),
         pending_stop: HashMap::new(),
         sandboxes: HashMap::new(),
@@ -308,8 +323,10 @@ pub async fn run(
         plans: HashMap::new(),
     };
     let mut interrupted = *shutdown.borrow();
+    let mut interrupted_at: Option<SimTime> = None;
     let mut stopping_since: Option<Instant> = None;
     let mut scenario_totals = None;
+    let mut force = cfg.force.clone();
     let mut sampler = tokio::time::interval(cfg.sample_every);
     sampler.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
@@ -340,6 +357,10 @@ pub async fn run(
             stopping_since = Some(Instant::now());
             // The overhead figures describe the scenario, not berth's shutdown after it.
             scenario_totals = Some(lp.timing.totals(lp.timing.clock.start.elapsed()));
+            if interrupted && !until_reached {
+                interrupted_at = Some(now);
+                on_output(Seen::Interrupted { at: now }, &engine);
+            }
             director.clear();
             lp.stop_everything(&mut engine, &mut on_output);
         }
@@ -352,7 +373,10 @@ pub async fn run(
         {
             break;
         }
-        if stopping_since.is_some_and(|s| s.elapsed() > cfg.shutdown_grace) {
+        // Once forced, give the kills a moment to be reported, then remove by label.
+        let grace =
+            if lp.forced { cfg.shutdown_grace.min(FORCED_GRACE) } else { cfg.shutdown_grace };
+        if stopping_since.is_some_and(|s| s.elapsed() > grace) {
             lp.errors
                 .push("graceful shutdown took too long; removing the remaining containers".into());
             break;
@@ -385,6 +409,16 @@ pub async fn run(
             changed = shutdown.changed(), if !interrupted => {
                 if changed.is_err() || *shutdown.borrow() {
                     interrupted = true;
+                }
+            }
+            changed = async { force.as_mut().expect("guarded").changed().await }, if force.is_some() && !lp.forced => {
+                match changed {
+                    Ok(()) if *force.as_ref().expect("guarded").borrow() => {
+                        interrupted = true;
+                        lp.hurry();
+                    }
+                    Ok(()) => {}
+                    Err(_) => force = None,
                 }
             }
         }
@@ -459,6 +493,7 @@ pub async fn run(
         measured,
         peaks: lp.peaks,
         interrupted,
+        interrupted_at,
         ended_at,
         errors: lp.errors,
         overhead: lp.timing.samples,
@@ -486,8 +521,14 @@ async fn mode_containers(client: &DockerClient, run: &str, mode: Mode) -> BTreeS
         .unwrap_or_default()
 }
 
+/// How long a forced shutdown waits for the kills to be reported before it removes the
+/// remaining containers by label.
+const FORCED_GRACE: Duration = Duration::from_secs(5);
+
 struct Loop {
     shared: Arc<Shared>,
+    /// A forced shutdown: stops are kills from now on.
+    forced: bool,
     live: HashMap<(TaskId, u16), Live>,
     /// Stops asked for before the container existed: (timeout, kill).
     pending_stop: HashMap<(TaskId, u16), (Duration, bool)>,
@@ -952,7 +993,8 @@ impl Loop {
             }
             Effect::StopContainer { task, container, timeout } => {
                 let wall = self.shared.cfg.wall(timeout).max(Duration::from_secs(1));
-                self.stop(task, container, wall, false);
+                let kill = self.forced;
+                self.stop(task, container, wall, kill);
             }
             Effect::KillContainer { task, container } => {
                 self.stop(task, container, Duration::ZERO, true)
@@ -974,6 +1016,18 @@ impl Loop {
                     let _ = shared.tx.send(Msg::Report(Report::TaskCleanedUp { task }));
                 });
             }
+        }
+    }
+
+    /// A forced shutdown: every container of the run that still runs (or is about to) is
+    /// killed now; the waiters report the exits, so the engine still sees each task stop.
+    fn hurry(&mut self) {
+        self.forced = true;
+        for l in self.live.values().filter(|l| l.running) {
+            spawn_stop(&self.shared, l.client.clone(), l.id.clone(), Duration::ZERO, true);
+        }
+        for v in self.pending_stop.values_mut() {
+            v.1 = true;
         }
     }
 
@@ -1222,5 +1276,23 @@ async fn poll_health(
                 healthy: healthy.unwrap_or(false),
             }));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--time-scale 1e-20` used to panic here ("overflow when adding duration to instant").
+    #[test]
+    fn clock_saturates_instead_of_panicking() {
+        let clock = super::super::timing::Clock::new(1e-20);
+        let at = clock.wall_at(SimTime(3_600_000));
+        assert!(at > Instant::now() + Duration::from_secs(3600));
+        let cfg = RuntimeConfig::new("r", 1e-20);
+        assert!(cfg.wall(SimDuration::from_secs(30)) >= Duration::from_secs(1 << 31));
+        // An ordinary scale is unchanged.
+        let clock = super::super::timing::Clock::new(2.0);
+        assert!(clock.wall_at(SimTime(4000)) <= Instant::now() + Duration::from_secs(2));
     }
 }

@@ -79,10 +79,15 @@ impl Clock {
         self.now()
     }
 
-    /// The wall instant at which the clock, left to run, reaches `t`.
+    /// The wall instant at which the clock, left to run, reaches `t`. Saturates instead of
+    /// panicking: a deadline past what `Instant` holds (a tiny scale) is a day from now, and
+    /// the loop looks again (`--time-scale 1e-20` used to panic here).
     pub fn wall_at(&self, t: SimTime) -> Instant {
         let ahead = (t.0 as f64 - self.at_ms).max(0.0);
-        self.mark + Duration::from_secs_f64(ahead / 1000.0 / self.scale)
+        Duration::try_from_secs_f64(ahead / 1000.0 / self.scale)
+            .ok()
+            .and_then(|d| self.mark.checked_add(d))
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400))
     }
 
     pub fn held(&self) -> Duration {

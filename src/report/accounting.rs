@@ -538,6 +538,13 @@ impl Accounting {
         }
     }
 
+    /// Ends the scenario early, at `at` (an interrupted `berth run`): later events count as
+    /// happening at `at`, and [`Accounting::finish`] closes what is open there, so ECS hosts
+    /// and Fargate tasks are both billed to `at`. Never extends the scenario.
+    pub fn end_at(&mut self, at: SimTime) {
+        self.duration_ms = self.duration_ms.min(at.0.max(1));
+    }
+
     /// Closes every open interval at the end of the scenario and prices the run.
     pub fn finish(mut self, engine: &Engine, px: &PriceContext) -> ModeReport {
         let end = self.duration_ms;
