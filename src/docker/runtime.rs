@@ -220,6 +220,13 @@ enum Msg {
         container: u16,
         ports: Vec<(String, u16)>,
     },
+    /// A task's sandbox stopped (its waiter returned): `id` is the sandbox, `what` how it
+    /// ended, in words.
+    SandboxExited {
+        task: TaskId,
+        id: String,
+        what: String,
+    },
     Error(String),
     Done,
 }
@@ -755,6 +762,30 @@ impl Loop {
             Msg::Ports { task, container, ports } => {
                 on_output(Seen::Ports { task, container, ports: &ports }, engine);
             }
+            Msg::SandboxExited { task, id, what } => {
+                let still_ours = self
+                    .sandboxes
+                    .get(&task)
+                    .and_then(|c| c.get())
+                    .is_some_and(|known| *known == id);
+                if !still_ours {
+                    return;
+                }
+                let name = engine.task_arn(task);
+                tracing::warn!(task = %name, sandbox = %id, "sandbox {what}");
+                let detail = format!(
+                    "the task's network sandbox {} {what}; it was stopped or removed outside berth",
+                    &id[..id.len().min(12)]
+                );
+                let now = self.now();
+                match engine.handle(now, Command::Report(Report::SandboxExited { task, detail })) {
+                    Ok(out) => {
+                        director.on_output(None, &out, engine);
+                        self.apply(engine, out, on_output)
+                    }
+                    Err(e) => self.errors.push(format!("engine refused a report: {e}")),
+                }
+            }
             Msg::Error(e) => self.errors.push(e),
             Msg::Done => self.inflight -= 1,
         }
@@ -1113,10 +1144,25 @@ async fn ensure_sandbox(shared: &Shared, info: &TaskInfo) -> Result<String, supe
                 .create(&placement.container_name(labels::PAUSE_CONTAINER), body)
                 .await?;
             info.client.start(&id).await?;
+            watch_sandbox(shared, info, &id);
             Ok(id)
         })
         .await
         .cloned()
+}
+
+/// Waits for a sandbox to stop and tells the loop. berth removes a sandbox only after the
+/// task's stop (the loop forgets it first), so an exit the loop still knows of came from
+/// outside: `docker kill`, `docker rm -f`, a crash.
+fn watch_sandbox(shared: &Shared, info: &TaskInfo, id: &str) {
+    let (client, id, tx, task) = (info.client.clone(), id.to_string(), shared.tx.clone(), info.id);
+    tokio::spawn(async move {
+        let what = match client.wait_exit(&id).await {
+            Ok(e) => format!("exited with code {}", e.code),
+            Err(e) => format!("is gone ({e})"),
+        };
+        let _ = tx.send(Msg::SandboxExited { task, id, what });
+    });
 }
 
 async fn start_container(shared: Arc<Shared>, info: TaskInfo, index: u16, plan: ContainerPlan) {

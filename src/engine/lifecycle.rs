@@ -755,6 +755,22 @@ impl Engine {
                     self.mark_stopped(now, task, out);
                 }
             }
+            Report::SandboxExited { task, detail } => {
+                let Some(t) = self.s.tasks.get_mut(task) else { return };
+                if t.desired_status != DesiredStatus::Running
+                    || t.last_status == TaskStatus::Provisioning
+                {
+                    return;
+                }
+                t.times.execution_stopped_at = Some(now);
+                let never_ran = t.times.started_at.is_none();
+                let code = if never_ran {
+                    StopCode::TaskFailedToStart
+                } else {
+                    StopCode::EssentialContainerExited
+                };
+                self.stop_task(now, task, code, StoppedReason::SandboxExited { detail }, out);
+            }
         }
     }
 }

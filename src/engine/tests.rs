@@ -628,3 +628,41 @@ fn a_jobs_container_is_the_first_essential_one_that_is_not_a_log_router() {
     assert!(plans.contains(&(1, Some(SimDuration::from_secs(60)))), "{plans:?}");
     assert!(plans.contains(&(0, None)), "{plans:?}");
 }
+
+/// A sandbox killed from outside stops its task (the agent's pause container is essential):
+/// the task leaves RUNNING, its containers get SIGTERM, and the reason names the sandbox.
+#[test]
+fn sandbox_exit_stops_a_running_task() {
+    let mut e = Engine::new(Arc::new(cluster(1, 2, 4096)), Mode::Ecs, 1);
+    e.register(taskdef("web", 512, 1024, vec![container("app", "nginx")]));
+    let out = run(&mut e, 0, run_with("web", None));
+    let id = out.created[0];
+    let Effect::PullImage { image, host, .. } = out.effects[0] else { panic!("{out:?}") };
+    report(&mut e, 1, Report::ImagePulled { task: id, host, image, error: None });
+    report(&mut e, 2, Report::ContainerStarted { task: id, container: 0 });
+    assert_eq!(e.task(id).unwrap().last_status, TaskStatus::Running);
+    let detail = "exited with code 137 (killed from outside berth)".to_string();
+    let out = report(&mut e, 5, Report::SandboxExited { task: id, detail });
+    assert!(
+        out.effects.iter().any(|f| matches!(f, Effect::StopContainer { task, .. } if *task == id)),
+        "{out:?}"
+    );
+    let task = e.task(id).unwrap();
+    assert_eq!(task.desired_status, DesiredStatus::Stopped);
+    assert_eq!(task.stop_code, Some(StopCode::EssentialContainerExited));
+    assert_eq!(
+        task.stopped_reason.as_ref().unwrap().to_string(),
+        "Essential container in task exited (~internal~ecs~pause: exited with code 137 (killed from outside berth))"
+    );
+    report(
+        &mut e,
+        6,
+        Report::ContainerExited { task: id, container: 0, exit_code: 143, oom: false },
+    );
+    let task = e.task(id).unwrap();
+    assert_eq!(task.last_status, TaskStatus::Stopped);
+    assert!(task.failed(|_| true), "a task whose sandbox was killed failed");
+    // A second report about the same task changes nothing.
+    let out = report(&mut e, 7, Report::SandboxExited { task: id, detail: "again".into() });
+    assert!(out.events.is_empty() && out.effects.is_empty(), "{out:?}");
+}

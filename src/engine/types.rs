@@ -155,6 +155,9 @@ pub enum StoppedReason {
     CannotStart { container: String, error: String },
     /// A `dependsOn` condition can no longer be met, or timed out (`startTimeout`).
     DependencyNotResolved { container: String, dependency: String, detail: String },
+    /// The task's network sandbox (`~internal~ecs~pause`) exited: `Essential container in
+    /// task exited (~internal~ecs~pause: ...)`.
+    SandboxExited { detail: String },
 }
 
 impl fmt::Display for StoppedReason {
@@ -185,6 +188,9 @@ impl fmt::Display for StoppedReason {
             ),
             StoppedReason::CannotStart { container, error } => {
                 write!(f, "CannotStartContainerError: container {container}: {error}")
+            }
+            StoppedReason::SandboxExited { detail } => {
+                write!(f, "Essential container in task exited (~internal~ecs~pause: {detail})")
             }
             StoppedReason::DependencyNotResolved { container, dependency, detail } => write!(
                 f,
@@ -374,6 +380,14 @@ pub enum Report {
     /// Fargate: the slot is gone (after `ReleaseSlot`); the task becomes STOPPED.
     TaskCleanedUp {
         task: TaskId,
+    },
+    /// The container that owns the task's network namespace (the agent's
+    /// `~internal~ecs~pause`, berth's sandbox) stopped while the task was meant to run: it was
+    /// killed or removed from outside. The agent marks that container essential, so the task
+    /// stops as when an essential container exits; `detail` says what was seen.
+    SandboxExited {
+        task: TaskId,
+        detail: String,
     },
 }
 

@@ -1,0 +1,351 @@
+//! The Docker runtime under faults (issue 11 §1): SIGTERM and SIGHUP stop a run like Ctrl-C
+//! and bill it to the interrupt, a second signal kills instead of abandoning the cleanup, a
+//! sandbox killed from outside stops its task. Every case ends with nothing of the run left.
+//!
+//! The signal cases spawn the real `berth run` binary and signal it with `kill`, as a user's
+//! shell or a service manager would.
+
+mod docker_support;
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use berth::docker::image::WORKLOAD_IMAGE;
+use berth::docker::labels;
+use berth::docker::runtime::{self, Engines, RuntimeConfig, Script};
+use berth::docker::script::StaticScript;
+use berth::engine::{Command as EngineCommand, Engine, Mode, RunTask, StopCode, TaskStatus};
+use berth::taskdef::model::NetworkMode;
+use berth::time::SimTime;
+use docker_support::model::*;
+use docker_support::*;
+
+/// Containers and networks carrying `io.berth.cluster=<cluster>` (unique per test).
+fn labelled(cluster: &str) -> (usize, usize) {
+    let filter = format!("label={}={cluster}", labels::CLUSTER);
+    let count = |args: &[&str]| {
+        let out = Command::new("docker").args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).count()
+    };
+    (
+        count(&["ps", "-aq", "--filter", &filter]),
+        count(&["network", "ls", "-q", "--filter", &filter]),
+    )
+}
+
+fn alive(pid: u32) -> bool {
+    Command::new("kill").args(["-0", &pid.to_string()]).status().is_ok_and(|s| s.success())
+}
+
+fn signal(pid: u32, sig: &str) {
+    Command::new("kill").args([&format!("-{sig}"), &pid.to_string()]).status().unwrap();
+}
+
+/// Ends the child (SIGKILL after 60 s) and removes what carries the test's cluster label, also
+/// when an assertion fails; only this test's objects carry it.
+struct Sweep {
+    cluster: String,
+    pid: u32,
+}
+
+impl Drop for Sweep {
+    fn drop(&mut self) {
+        let t0 = Instant::now();
+        while alive(self.pid) && t0.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        if alive(self.pid) {
+            signal(self.pid, "KILL");
+        }
+        let f = format!("label={}={}", labels::CLUSTER, self.cluster);
+        let ids =
+            Command::new("docker").args(["ps", "-aq", "--filter", &f]).output().unwrap().stdout;
+        for id in String::from_utf8_lossy(&ids).split_whitespace() {
+            let _ = Command::new("docker").args(["rm", "-f", id]).output();
+        }
+        let nets = Command::new("docker")
+            .args(["network", "ls", "-q", "--filter", &f])
+            .output()
+            .unwrap()
+            .stdout;
+        for id in String::from_utf8_lossy(&nets).split_whitespace() {
+            let _ = Command::new("docker").args(["network", "rm", id]).output();
+        }
+    }
+}
+
+/// `berth run SCENARIO ARGS...` with the workload binary of this build.
+fn spawn_run(scenario: &std::path::Path, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("run")
+        .arg(scenario)
+        .args(args)
+        .env("BERTH_WORKLOAD_BIN", env!("CARGO_BIN_EXE_berth-workload"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits (at most 90 s) until `cluster` has at least `n` containers.
+fn wait_for_containers(cluster: &str, n: usize) {
+    let t0 = Instant::now();
+    while labelled(cluster).0 < n && t0.elapsed() < Duration::from_secs(90) {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let (c, _) = labelled(cluster);
+    assert!(c >= n, "the run did not get going: {c} of {n} containers");
+}
+
+/// Waits for the child, at most `limit`; kills it and fails when it takes longer.
+fn wait_output(child: Child, limit: Duration) -> (Output, Duration) {
+    let pid = child.id();
+    let t0 = Instant::now();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => (out.unwrap(), t0.elapsed()),
+        Err(_) => {
+            signal(pid, "KILL");
+            panic!("berth run did not end within {limit:?} of the signal");
+        }
+    }
+}
+
+fn num(v: &serde_json::Value) -> f64 {
+    match v {
+        serde_json::Value::String(s) => s.parse().unwrap(),
+        v => v.as_f64().unwrap(),
+    }
+}
+
+/// SIGTERM or SIGHUP: the run stops like Ctrl-C (tasks through STOPPED, everything removed),
+/// writes the report marked interrupted by that signal, exits 128 + the signal's number, and
+/// bills exactly the scenario time that ran: ECS hosts to the interrupt, not the scenario's end.
+fn signal_stops_like_ctrl_c(sig: &str, code: i32, test: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = format!("{}-{}", test.replace('_', "-"), std::process::id());
+    let scenario = write_scenario(dir.path(), &cluster, "1h", "30m");
+    let save = dir.path().join("run.json");
+    let child = spawn_run(
+        &scenario,
+        &[
+            "--time-scale",
+            "10",
+            "--stand-in",
+            "--mode",
+            "both",
+            "--format",
+            "json",
+            "--save",
+            save.to_str().unwrap(),
+        ],
+    );
+    let _sweep = Sweep { cluster: cluster.clone(), pid: child.id() };
+    // Both modes running: 2 web + 2 batch per mode, plus the awsvpc/Fargate sandboxes.
+    wait_for_containers(&cluster, 8);
+    signal(child.id(), sig);
+    let (out, _) = wait_output(child, Duration::from_secs(60));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains(&format!("SIG{sig}: stopping")), "{stderr}");
+    assert_eq!(labelled(&cluster), (0, 0), "containers or networks left behind");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("a JSON report on stdout");
+    assert_eq!(v["interrupted"], true);
+    let name = format!("SIG{sig}");
+    assert!(v["interrupted_by"].as_str().unwrap().starts_with(&name), "{}", v["interrupted_by"]);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&save).unwrap()).unwrap();
+    assert_eq!(saved["interrupted"], true, "the saved report is the same report");
+    // Billed to the interrupt: two m5.large hosts for T seconds, not for the scenario's hour.
+    let t = num(&v["interrupted_at_seconds"]);
+    assert!(t > 0.0 && t < 600.0, "interrupted at {t} s");
+    let host_seconds = num(&v["modes"]["ecs"]["host_hours"]) * 3600.0;
+    let expected = 2.0 * t;
+    assert!(
+        (host_seconds - expected).abs() <= 2.0,
+        "ECS hosts billed {host_seconds} s, expected {expected} s (2 hosts to the interrupt at {t} s)"
+    );
+    let ecs = num(&v["modes"]["ecs"]["total_usd"]);
+    assert!(ecs < 2.0 * 0.096 / 4.0, "ECS billed ${ecs}, about the whole scenario hour");
+    let notes = v["modes"]["ecs"]["notes"].to_string();
+    assert!(notes.contains(&format!("interrupted ({name}")), "{notes}");
+}
+
+#[tokio::test]
+async fn sigterm_stops_like_ctrl_c_and_bills_to_the_interrupt() {
+    let Some(c) = docker_or_skip("sigterm_stops_like_ctrl_c_and_bills_to_the_interrupt").await
+    else {
+        return;
+    };
+    ensure_image(&c).await;
+    tokio::task::spawn_blocking(|| signal_stops_like_ctrl_c("TERM", 143, "sigterm_faults"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn sighup_stops_like_ctrl_c_and_bills_to_the_interrupt() {
+    let Some(c) = docker_or_skip("sighup_stops_like_ctrl_c_and_bills_to_the_interrupt").await
+    else {
+        return;
+    };
+    ensure_image(&c).await;
+    tokio::task::spawn_blocking(|| signal_stops_like_ctrl_c("HUP", 129, "sighup_faults"))
+        .await
+        .unwrap();
+}
+
+/// An image whose stop signal (SIGUSR1) berth-workload does not handle, so as PID 1 it
+/// ignores `docker stop` until the SIGKILL after the stop timeout. Removed on drop.
+struct DeafImage(String);
+
+impl DeafImage {
+    fn build() -> DeafImage {
+        let tag = format!("berth-test/deaf:{}", std::process::id());
+        let mut child = Command::new("docker")
+            .args(["build", "-q", "-t", &tag, "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("FROM {WORKLOAD_IMAGE}\nSTOPSIGNAL SIGUSR1\n").as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "docker build: {}", String::from_utf8_lossy(&out.stderr));
+        DeafImage(tag)
+    }
+}
+
+impl Drop for DeafImage {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rmi", "-f", &self.0]).output();
+    }
+}
+
+/// A second signal during the graceful stop kills the containers (SIGKILL) and still removes
+/// everything, instead of exiting and leaving them running (what a second Ctrl-C used to do).
+/// The containers ignore SIGTERM and have a 120 s stopTimeout at time scale 1, so a graceful
+/// stop alone would take berth's whole 20 s grace.
+#[tokio::test]
+async fn second_signal_kills_and_still_cleans_up() {
+    let Some(c) = docker_or_skip("second_signal_kills_and_still_cleans_up").await else {
+        return;
+    };
+    ensure_image(&c).await;
+    let image = DeafImage::build();
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = format!("second-signal-{}", std::process::id());
+    let w = |name: &str, text: String| std::fs::write(dir.path().join(name), text).unwrap();
+    w(
+        "cluster.toml",
+        format!("name = \"{cluster}\"\nregion = \"us-east-1\"\n\n[[hosts]]\ninstance_type = \"m5.large\"\ncount = 1\n"),
+    );
+    w(
+        "deaf.json",
+        format!(
+            r#"{{"family": "deaf", "networkMode": "bridge", "cpu": "256", "memory": "512",
+ "containerDefinitions": [{{"name": "app", "image": "{}", "essential": true, "stopTimeout": 120,
+   "command": ["sleep", "3600"]}}]}}"#,
+            image.0
+        ),
+    );
+    w(
+        "scenario.toml",
+        "name = \"deaf\"\nduration = \"1h\"\ncluster = \"cluster.toml\"\n\n[[tasks]]\nname = \"deaf\"\ntask_def = \"deaf.json\"\ncount = 2\n".into(),
+    );
+    let scenario = dir.path().join("scenario.toml");
+    let cluster2 = cluster.clone();
+    tokio::task::spawn_blocking(move || {
+        let child = spawn_run(&scenario, &["--time-scale", "1", "--mode", "ecs"]);
+        let _sweep = Sweep { cluster: cluster2.clone(), pid: child.id() };
+        wait_for_containers(&cluster2, 2);
+        signal(child.id(), "INT");
+        std::thread::sleep(Duration::from_secs(2));
+        assert!(alive(child.id()), "berth ended before the containers stopped");
+        signal(child.id(), "INT");
+        let (out, took) = wait_output(child, Duration::from_secs(60));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "stdout:\n{stdout}\nstderr:\n{stderr}");
+        assert!(stderr.contains("SIGINT again: killing"), "{stderr}");
+        assert_eq!(labelled(&cluster2), (0, 0), "the second signal abandoned the cleanup");
+        assert!(took < Duration::from_secs(15), "the forced stop took {took:?}");
+        assert!(stdout.contains("exited 137"), "the containers were not killed:\n{stdout}");
+        assert!(stdout.contains("interrupted (SIGINT"), "{stdout}");
+    })
+    .await
+    .unwrap();
+}
+
+/// A Fargate task's sandbox (the `~internal~ecs~pause` network owner) killed from outside is
+/// noticed: the task stops (desired STOPPED, then STOPPED) with a reason naming the sandbox,
+/// instead of staying RUNNING and billed; the run then ends with nothing left.
+#[tokio::test]
+async fn killed_sandbox_stops_its_task() {
+    let Some(c) = docker_or_skip("killed_sandbox_stops_its_task").await else { return };
+    ensure_image(&c).await;
+    let guard = RunGuard::new(&c, "sandbox");
+    let td = taskdef(
+        "held",
+        NetworkMode::Awsvpc,
+        vec![container("app", WORKLOAD_IMAGE, &["sleep", "3600"])],
+    );
+    let script: Script = vec![
+        (SimTime::ZERO, EngineCommand::RegisterTaskDefinition(Box::new(td))),
+        (SimTime::ZERO, EngineCommand::RunTask(RunTask::new("held", 1))),
+    ];
+    let engine = Engine::new(cluster(1, |_| None), Mode::Fargate, 5);
+    let engines = Engines { default: c.clone(), by_endpoint: Default::default() };
+    let cfg = RuntimeConfig::new(guard.run.clone(), 10.0);
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let run = tokio::spawn(async move {
+        runtime::run(engine, &mut StaticScript::new(script), engines, cfg, rx, |_, _| {}).await
+    });
+    // Wait for the task's container (it joins the sandbox, so the sandbox exists by then).
+    let role = |r: &str| -> Vec<String> {
+        let out = Command::new("docker")
+            .args(["ps", "-q", "--filter", &format!("label={}={}", labels::RUN, guard.run)])
+            .args(["--filter", &format!("label={}={r}", labels::ROLE)])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).split_whitespace().map(String::from).collect()
+    };
+    let mut sandbox: Vec<String> = Vec::new();
+    for _ in 0..150 {
+        if !role("task").is_empty() {
+            sandbox = role("sandbox");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(sandbox.len(), 1, "no running task with a sandbox");
+    let killed = Command::new("docker").args(["kill", &sandbox[0]]).output().unwrap();
+    assert!(killed.status.success(), "{}", String::from_utf8_lossy(&killed.stderr));
+    let r = tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("the task did not stop after its sandbox was killed")
+        .unwrap()
+        .unwrap();
+    let task = r.engine.tasks().next().unwrap();
+    assert_eq!(task.last_status, TaskStatus::Stopped);
+    assert_eq!(task.stop_code, Some(StopCode::EssentialContainerExited));
+    let reason = task.stopped_reason.as_ref().unwrap().to_string();
+    assert!(
+        reason.starts_with("Essential container in task exited (~internal~ecs~pause: ")
+            && reason.contains("exited with code 137"),
+        "{reason}"
+    );
+    assert!(!r.interrupted);
+    let left = berth::docker::cleanup::find(&c, Some(&guard.run), false).await.unwrap();
+    assert!(left.is_empty(), "the run left {left:?}");
+}
