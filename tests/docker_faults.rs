@@ -349,3 +349,104 @@ async fn killed_sandbox_stops_its_task() {
     let left = berth::docker::cleanup::find(&c, Some(&guard.run), false).await.unwrap();
     assert!(left.is_empty(), "the run left {left:?}");
 }
+
+/// Collects a child's stderr as it comes (a thread), so the test can read it while it runs.
+fn tee_stderr(child: &mut Child) -> std::sync::Arc<std::sync::Mutex<String>> {
+    use std::io::BufRead;
+    let buf = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (b, err) = (buf.clone(), child.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            let mut b = b.lock().unwrap();
+            b.push_str(&line);
+            b.push('\n');
+        }
+    });
+    buf
+}
+
+/// The run id `berth run` announces (`berth run NAME: run <id>, ...`), waited for (60 s).
+fn run_id_of(stderr: &std::sync::Mutex<String>) -> String {
+    let t0 = Instant::now();
+    loop {
+        let text = stderr.lock().unwrap().clone();
+        if let Some(rest) = text.split(": run ").nth(1) {
+            if let Some(id) = rest.split(',').next() {
+                return id.to_string();
+            }
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60), "no run id announced:\n{text}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn berth(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_berth")).args(args).output().unwrap()
+}
+
+/// Two runs at once on one engine: each is seen to be alive (its lock), so the second run's
+/// note about leftovers does not name the first, `berth ps` shows the first as running, and
+/// `berth cleanup --run FIRST` refuses to touch it. Once the first is killed (-9), its
+/// containers are leftovers: `berth ps` says so and `berth cleanup --run FIRST` removes them.
+#[tokio::test]
+async fn two_runs_at_once_leave_each_other_alone() {
+    let Some(c) = docker_or_skip("two_runs_at_once_leave_each_other_alone").await else {
+        return;
+    };
+    ensure_image(&c).await;
+    tokio::task::spawn_blocking(|| {
+        let dir_a = tempfile::tempdir().unwrap();
+        let dir_b = tempfile::tempdir().unwrap();
+        let (ca, cb) = (
+            format!("two-runs-a-{}", std::process::id()),
+            format!("two-runs-b-{}", std::process::id()),
+        );
+        let args = ["--time-scale", "10", "--stand-in", "--mode", "ecs"];
+        let mut a = spawn_run(&write_scenario(dir_a.path(), &ca, "1h", "30m"), &args);
+        let _sweep_a = Sweep { cluster: ca.clone(), pid: a.id() };
+        let a_err = tee_stderr(&mut a);
+        let run_a = run_id_of(&a_err);
+        wait_for_containers(&ca, 4);
+
+        let mut b = spawn_run(&write_scenario(dir_b.path(), &cb, "1h", "30m"), &args);
+        let _sweep_b = Sweep { cluster: cb.clone(), pid: b.id() };
+        let b_err = tee_stderr(&mut b);
+        let run_b = run_id_of(&b_err);
+        let b_said = b_err.lock().unwrap().clone();
+        assert!(
+            !b_said.contains(&run_a),
+            "the leftovers note names the live run {run_a}:\n{b_said}"
+        );
+
+        let ps = berth(&["ps", "--all"]);
+        let ps = String::from_utf8_lossy(&ps.stdout).into_owned();
+        let line = ps.lines().find(|l| l.starts_with(&format!("run {run_a} "))).unwrap_or("");
+        assert!(line.contains(&format!("running, pid {}", a.id())), "{ps}");
+
+        let refused = berth(&["cleanup", "--run", &run_a]);
+        let said = String::from_utf8_lossy(&refused.stdout);
+        assert_eq!(refused.status.code(), Some(1), "{said}");
+        assert!(said.contains(&format!("leaving run {run_a} alone (running, pid")), "{said}");
+        let (left, _) = labelled(&ca);
+        assert!(left >= 4, "cleanup touched the live run: {left} containers left");
+
+        // kill -9: no cleanup of its own; now its objects are leftovers.
+        signal(a.id(), "KILL");
+        let _ = a.wait();
+        let ps = berth(&["ps", "--all"]);
+        let ps = String::from_utf8_lossy(&ps.stdout).into_owned();
+        let line = ps.lines().find(|l| l.starts_with(&format!("run {run_a} "))).unwrap_or("");
+        assert!(line.contains("not running: left behind"), "{ps}");
+        let removed = berth(&["cleanup", "--run", &run_a]);
+        assert!(removed.status.success(), "{}", String::from_utf8_lossy(&removed.stdout));
+        assert_eq!(labelled(&ca), (0, 0), "the dead run's objects were not removed");
+        // The second run was not disturbed by any of it.
+        assert!(alive(b.id()) && labelled(&cb).0 >= 4, "run {run_b} was disturbed");
+        signal(b.id(), "INT");
+        let (out, _) = wait_output(b, Duration::from_secs(60));
+        assert_eq!(out.status.code(), Some(130));
+        assert_eq!(labelled(&cb), (0, 0));
+    })
+    .await
+    .unwrap();
+}

@@ -1,6 +1,8 @@
 //! `berth cleanup`: removes what a crashed or killed `berth run` left behind.
 //!
-//! Only objects labelled `io.berth.managed=true` are touched (see `docker::cleanup`).
+//! Only objects labelled `io.berth.managed=true` are touched (see `docker::cleanup`), and of
+//! those only a dead run's: a run that is still alive (`docker::liveness`) keeps its
+//! containers unless `--force`.
 
 use std::process::ExitCode;
 
@@ -17,6 +19,10 @@ pub struct Args {
     /// Only this run's containers and networks (the `io.berth.run` label).
     #[arg(long)]
     pub run: Option<String>,
+    /// Also remove runs that are still running (or that berth cannot check: started on
+    /// another machine).
+    #[arg(long)]
+    pub force: bool,
     /// Docker engine endpoint(s) to clean (repeatable); default: DOCKER_HOST or the local socket.
     #[arg(long = "docker", value_name = "ENDPOINT")]
     pub endpoints: Vec<String>,
@@ -37,6 +43,20 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
     for ep in &endpoints {
         let client = docker::connect(Some(ep)).await?;
         let found = cleanup::find(&client, args.run.as_deref(), args.images).await?;
+        let found = if args.force {
+            found
+        } else {
+            let (dead, live) = found.split_live();
+            for (run, state) in &live {
+                println!(
+                    "{ep}: leaving run {run} alone ({}); stop it first, or pass --force",
+                    state.describe()
+                );
+            }
+            // Asked for one run by name and it is alive: that is a refusal, not a success.
+            failed |= args.run.is_some() && !live.is_empty();
+            dead
+        };
         if found.is_empty() {
             println!("{ep}: nothing of berth's found");
             continue;

@@ -39,6 +39,8 @@ pub struct Row {
     pub ports: Vec<String>,
     pub created: i64,
     pub endpoint: String,
+    /// `io.berth.owner`: the process that made it.
+    pub owner: Option<String>,
 }
 
 fn row(c: ContainerSummary, endpoint: &str) -> Row {
@@ -72,18 +74,20 @@ fn row(c: ContainerSummary, endpoint: &str) -> Row {
         ports,
         created: c.created.unwrap_or(0),
         endpoint: endpoint.to_string(),
+        owner: l.get(labels::OWNER).cloned(),
     }
 }
 
-/// Renders rows grouped by run → host → task. Pure, for tests.
-pub fn render(rows: &[Row]) -> String {
+/// Renders rows grouped by run → host → task; `state` describes a run (running, left
+/// behind, ...). Pure, for tests.
+pub fn render(rows: &[Row], state: impl Fn(&str) -> String) -> String {
     let mut by_run: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
     for r in rows {
         by_run.entry(&r.run).or_default().push(r);
     }
     let mut out = String::new();
     for (run, rs) in by_run {
-        out.push_str(&format!("run {run} ({} containers)\n", rs.len()));
+        out.push_str(&format!("run {run} ({} containers; {})\n", rs.len(), state(run)));
         let mut by_host: BTreeMap<(&str, &str, &str), Vec<&Row>> = BTreeMap::new();
         for r in rs {
             by_host.entry((&r.mode, &r.host, &r.endpoint)).or_default().push(r);
@@ -140,7 +144,19 @@ async fn run_async(args: Args) -> anyhow::Result<ExitCode> {
             rows.iter().max_by_key(|r| r.created).map(|r| r.run.clone()).unwrap_or_default();
         rows.retain(|r| r.run == latest);
     }
-    print!("{}", render(&rows));
+    let mut states: BTreeMap<String, String> = BTreeMap::new();
+    for r in &rows {
+        states.entry(r.run.clone()).or_insert_with(|| {
+            let st = docker::liveness::state(&r.run, r.owner.as_deref());
+            match st {
+                docker::liveness::RunState::Dead => {
+                    format!("{}; `berth cleanup --run {}` removes it", st.describe(), r.run)
+                }
+                st => st.describe(),
+            }
+        });
+    }
+    print!("{}", render(&rows, |run| states.get(run).cloned().unwrap_or_default()));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -160,18 +176,21 @@ mod tests {
             ports: ports.iter().map(|s| s.to_string()).collect(),
             created: 0,
             endpoint: "unix:///var/run/docker.sock".into(),
+            owner: None,
         }
     }
 
     #[test]
     fn groups_by_run_host_task() {
-        let out = render(&[
-            r("r1", "i-2", "t2", "web", &[]),
-            r("r1", "i-1", "t1", "web", &["localhost:49153->80/tcp"]),
-            r("r1", "i-1", "t1", "sidecar", &[]),
-        ]);
-        let expected =
-            "run r1 (3 containers)\n  ecs host i-1  [unix:///var/run/docker.sock]\n    task t1\n";
+        let out = render(
+            &[
+                r("r1", "i-2", "t2", "web", &[]),
+                r("r1", "i-1", "t1", "web", &["localhost:49153->80/tcp"]),
+                r("r1", "i-1", "t1", "sidecar", &[]),
+            ],
+            |_| "running, pid 7".into(),
+        );
+        let expected = "run r1 (3 containers; running, pid 7)\n  ecs host i-1  [unix:///var/run/docker.sock]\n    task t1\n";
         assert!(out.starts_with(expected), "{out}");
         assert!(out.contains("localhost:49153->80/tcp"));
         assert!(out.find("host i-1").unwrap() < out.find("host i-2").unwrap());

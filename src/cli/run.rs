@@ -406,16 +406,21 @@ async fn run_async(
     let signals = Arc::new(SignalState::default());
     watch_signals(stop_tx, force_tx, signals.clone())?;
     let engines = Engines::connect(args.endpoint.as_deref(), &cluster).await?;
+    // Leftovers are only a dead run's objects; a run that is alive is another user of the
+    // engine, not something to clean up.
     for c in engines.all() {
-        let found = cleanup::find(&c, None, false).await?;
+        let (found, live) = cleanup::find(&c, None, false).await?.split_live();
         if !found.is_empty() {
             notice(format!(
-                "note: {} has {} container(s) and {} network(s) left by earlier berth runs ({}); `berth cleanup` removes them",
+                "note: {} has {} container(s) and {} network(s) left by berth runs that are no longer running ({}); `berth cleanup` removes them",
                 c.endpoint(),
                 found.containers.len(),
                 found.networks.len(),
                 found.runs().join(", ")
             ));
+        }
+        for (run, state) in live {
+            tracing::info!(endpoint = c.endpoint(), %run, state = %state.describe(), "another berth run uses this engine");
         }
     }
     let outcomes = image::load_into_all(&engines.all()).await?;
@@ -428,6 +433,14 @@ async fn run_async(
     }
 
     let run_id = crate::docker::new_run_id();
+    // Held until this function returns: the proof, for other berth processes, that this run
+    // is alive (see `docker::liveness`).
+    let _lock = crate::docker::liveness::RunLock::acquire(&run_id).with_context(|| {
+        format!(
+            "cannot take the run lock in {}; set BERTH_RUN_DIR to a writable directory",
+            crate::docker::liveness::lock_dir().display()
+        )
+    })?;
     if !args.quiet {
         notice(format!(
             "berth run {}: run {run_id}, {} at time scale {} (scenario {} in {:.0} s), mode {}",

@@ -12,7 +12,10 @@ use bollard::query_parameters::{
     RemoveImageOptionsBuilder,
 };
 
+use std::collections::BTreeMap;
+
 use super::labels::{self, managed_filter};
+use super::liveness::{self, RunState};
 use super::DockerClient;
 
 /// A berth object found in an engine.
@@ -22,6 +25,8 @@ pub struct Found {
     pub name: String,
     /// The run it belongs to (`io.berth.run`), if labelled.
     pub run: Option<String>,
+    /// The process that made it (`io.berth.owner`), if labelled.
+    pub owner: Option<String>,
 }
 
 /// What berth has in one engine.
@@ -35,6 +40,36 @@ pub struct Leftovers {
 impl Leftovers {
     pub fn is_empty(&self) -> bool {
         self.containers.is_empty() && self.networks.is_empty() && self.images.is_empty()
+    }
+
+    /// Splits off the objects of runs that may still be alive ([`liveness::state`]): returns
+    /// what is safe to remove (dead runs, unlabelled objects, images) and the other runs with
+    /// their state.
+    pub fn split_live(self) -> (Leftovers, Vec<(String, RunState)>) {
+        // One owner per run (all objects of a run are made by one process).
+        let mut owners: BTreeMap<String, Option<String>> = BTreeMap::new();
+        for f in self.containers.iter().chain(&self.networks) {
+            if let Some(run) = &f.run {
+                let o = owners.entry(run.clone()).or_default();
+                if o.is_none() {
+                    o.clone_from(&f.owner);
+                }
+            }
+        }
+        let states: BTreeMap<String, RunState> = owners
+            .into_iter()
+            .map(|(run, owner)| {
+                let st = liveness::state(&run, owner.as_deref());
+                (run, st)
+            })
+            .collect();
+        let dead = |f: &Found| f.run.as_ref().is_none_or(|r| states[r].is_dead());
+        let (containers, _): (Vec<Found>, Vec<Found>) =
+            self.containers.into_iter().partition(|f| dead(f));
+        let (networks, _): (Vec<Found>, Vec<Found>) =
+            self.networks.into_iter().partition(|f| dead(f));
+        let live = states.into_iter().filter(|(_, s)| !s.is_dead()).collect();
+        (Leftovers { containers, networks, images: self.images }, live)
     }
 
     /// The distinct runs the containers and networks belong to.
@@ -70,7 +105,8 @@ pub async fn find(
                 .unwrap_or_default()
                 .trim_start_matches('/')
                 .to_string(),
-            run: c.labels.and_then(|l| l.get(labels::RUN).cloned()),
+            run: c.labels.as_ref().and_then(|l| l.get(labels::RUN).cloned()),
+            owner: c.labels.as_ref().and_then(|l| l.get(labels::OWNER).cloned()),
         })
         .collect();
     let networks = docker
@@ -80,7 +116,8 @@ pub async fn find(
         .map(|n| Found {
             id: n.id.unwrap_or_default(),
             name: n.name.unwrap_or_default(),
-            run: n.labels.and_then(|l| l.get(labels::RUN).cloned()),
+            run: n.labels.as_ref().and_then(|l| l.get(labels::RUN).cloned()),
+            owner: n.labels.as_ref().and_then(|l| l.get(labels::OWNER).cloned()),
         })
         .collect();
     let image_filter = HashMap::from([("label".to_string(), vec![labels::IMAGE.to_string()])]);
@@ -93,6 +130,7 @@ pub async fn find(
                 name: i.repo_tags.first().cloned().unwrap_or_else(|| i.id.clone()),
                 id: i.id,
                 run: None,
+                owner: None,
             })
             .collect()
     } else {

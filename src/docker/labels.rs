@@ -26,6 +26,9 @@ pub const CONTENT_HASH: &str = "io.berth.content-hash";
 /// created from the image, and a container someone else starts from `berth/workload` is not
 /// berth's to remove. `berth cleanup --images` selects images by this label.
 pub const IMAGE: &str = "io.berth.image";
+/// Which process made the object: `<hostname>/<pid>` ([`owner`]). With the run's lock file
+/// ([`super::liveness`]) it tells a live run from a dead one.
+pub const OWNER: &str = "io.berth.owner";
 /// On a stand-in container: the image it stands in for.
 pub const STANDS_IN_FOR: &str = "io.berth.stands-in-for";
 
@@ -50,7 +53,14 @@ pub fn base(run: &str, role: &str) -> HashMap<String, String> {
         (MANAGED.to_string(), "true".to_string()),
         (RUN.to_string(), run.to_string()),
         (ROLE.to_string(), role.to_string()),
+        (OWNER.to_string(), owner().to_string()),
     ])
+}
+
+/// This process as an [`OWNER`] label value: `<hostname>/<pid>`.
+pub fn owner() -> &'static str {
+    static OWNER_VALUE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    OWNER_VALUE.get_or_init(|| format!("{}/{}", super::liveness::hostname(), std::process::id()))
 }
 
 /// Where a task's container belongs; turns into its labels and its name.

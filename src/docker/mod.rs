@@ -21,6 +21,7 @@ pub mod client;
 pub mod connect;
 pub mod image;
 pub mod labels;
+pub mod liveness;
 pub mod runtime;
 pub mod script;
 pub mod spec;
