@@ -450,3 +450,88 @@ async fn two_runs_at_once_leave_each_other_alone() {
     .await
     .unwrap();
 }
+
+/// A Docker engine that goes away during the run and does not come back: berth still ends
+/// (within its shutdown grace), still prints the report, and exits 2 saying what may be left
+/// on that engine and the exact `berth cleanup` command that removes it. The engine is a
+/// private dockerd (the shared system engine is never stopped).
+#[tokio::test]
+async fn engine_gone_for_good_is_exit_2_with_the_cleanup_command() {
+    let test = "engine_gone_for_good_is_exit_2_with_the_cleanup_command";
+    let Some(c) = docker_or_skip(test).await else { return };
+    ensure_image(&c).await;
+    let Some(daemon) = dockerd::PrivateDaemon::start_or_skip(test, "gone", &[]) else { return };
+    let mut up = false;
+    for _ in 0..100 {
+        if berth::docker::connect(Some(&daemon.endpoint)).await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(up, "the private dockerd did not come up:\n{}", daemon.log_tail());
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = format!("engine-gone-{}", std::process::id());
+    let w = |name: &str, text: String| std::fs::write(dir.path().join(name), text).unwrap();
+    w(
+        "cluster.toml",
+        format!(
+            "name = \"{cluster}\"\nregion = \"us-east-1\"\n\n[[hosts]]\ninstance_type = \"m5.large\"\ndocker = \"{}\"\n",
+            daemon.endpoint
+        ),
+    );
+    w(
+        "long.json",
+        format!(
+            r#"{{"family": "long", "networkMode": "bridge", "cpu": "256", "memory": "512",
+ "containerDefinitions": [{{"name": "app", "image": "{WORKLOAD_IMAGE}", "essential": true,
+   "command": ["sleep", "3600"]}}]}}"#
+        ),
+    );
+    w(
+        "scenario.toml",
+        "name = \"gone\"\nduration = \"3m\"\ncluster = \"cluster.toml\"\n\n[[tasks]]\nname = \"long\"\ntask_def = \"long.json\"\ncount = 1\n".into(),
+    );
+    let scenario = dir.path().join("scenario.toml");
+    let endpoint = daemon.endpoint.clone();
+    let sock = daemon.endpoint.trim_start_matches("unix://").to_string();
+    let daemon = std::sync::Mutex::new(Some(daemon));
+    tokio::task::spawn_blocking(move || {
+        let mut child = spawn_run(&scenario, &["--time-scale", "10", "--mode", "ecs"]);
+        let pid = child.id();
+        let stderr = tee_stderr(&mut child);
+        let run = run_id_of(&stderr);
+        // The task's container runs on the private engine.
+        let t0 = Instant::now();
+        let on_private = || {
+            let out = Command::new("docker")
+                .args(["-H", &format!("unix://{sock}"), "ps", "-q", "--filter"])
+                .arg(format!("label={}={run}", labels::RUN))
+                .output();
+            out.is_ok_and(|o| !String::from_utf8_lossy(&o.stdout).trim().is_empty())
+        };
+        while !on_private() && t0.elapsed() < Duration::from_secs(120) {
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        assert!(
+            on_private(),
+            "the task never ran on the private engine:\n{}",
+            stderr.lock().unwrap()
+        );
+        // The engine goes away for good (dockerd stopped, its directory removed).
+        drop(daemon.lock().unwrap().take());
+        let (out, _) = wait_output(child, Duration::from_secs(120));
+        let said = stderr.lock().unwrap().clone();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(2), "stdout:\n{stdout}\nstderr:\n{said}");
+        assert!(
+            said.contains(&format!("the Docker engine at {endpoint} went away"))
+                && said.contains(&format!("berth cleanup --run {run} --docker {endpoint}")),
+            "{said}"
+        );
+        assert!(stdout.contains("ECS"), "the report is still printed:\n{stdout}");
+        assert!(!alive(pid));
+    })
+    .await
+    .unwrap();
+}

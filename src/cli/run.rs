@@ -499,11 +499,13 @@ async fn run_async(
     let mut overhead_text = String::new();
     let mut stood_in: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut interrupted = false;
+    let mut unreachable: Vec<String> = Vec::new();
     let mut interrupted_at: Option<SimTime> = None;
     let mut text_extra = String::new();
     for (mode, acc, r, player) in results {
         let r = r?;
         interrupted |= r.interrupted;
+        unreachable.extend(r.unreachable.iter().cloned());
         for e in &r.errors {
             notice(format!("warning ({mode}): {e}"));
         }
@@ -596,7 +598,16 @@ async fn run_async(
             }
         }
     }
-    let code = if interrupted {
+    unreachable.sort();
+    unreachable.dedup();
+    for ep in &unreachable {
+        notice(format!(
+            "error: the Docker engine at {ep} went away during the run; containers and networks of run {run_id} may be left there\n  hint: when it is back, `berth cleanup --run {run_id} --docker {ep}` removes them"
+        ));
+    }
+    let code = if !unreachable.is_empty() {
+        ExitCode::from(2)
+    } else if interrupted {
         ExitCode::from(signals.exit_code())
     } else if report.failed_expectations().next().is_some() {
         ExitCode::from(1)

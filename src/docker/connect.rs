@@ -205,6 +205,16 @@ pub async fn connect_tls(
     ping(docker, endpoint.to_string()).await
 }
 
+/// Whether an engine berth is connected to still answers `/_ping` (within the connect
+/// timeout): at the end of a run, to tell an engine that went away from one that refused.
+pub async fn ping_client(client: &super::DockerClient) -> Result<(), String> {
+    match tokio::time::timeout(PING_TIMEOUT, client.raw().ping()).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(error_chain(&e)),
+        Err(_) => Err(format!("no answer within {PING_TIMEOUT:?}")),
+    }
+}
+
 /// Checks that the engine answers `/_ping`; a TLS handshake failure is reported as such.
 async fn ping(docker: Docker, endpoint: String) -> Result<super::DockerClient, ConnectError> {
     match tokio::time::timeout(PING_TIMEOUT, docker.ping()).await {

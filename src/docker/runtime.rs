@@ -192,6 +192,9 @@ pub struct RunResult {
     pub overhead: Vec<OverheadSample>,
     /// The scenario clock's wall time, and how long it waited for Docker.
     pub clock: ClockTotals,
+    /// Engines that did not answer when the run removed its objects at the end: what the run
+    /// created there may still exist.
+    pub unreachable: Vec<String>,
 }
 
 /// Messages from effect tasks to the loop.
@@ -434,8 +437,14 @@ pub async fn run(
     let ended_at = lp.now();
     let clock_totals =
         scenario_totals.unwrap_or_else(|| lp.timing.totals(lp.timing.clock.start.elapsed()));
+    let mut unreachable = Vec::new();
     // Remove everything of this run in every engine (containers first, then networks).
     for client in shared.engines.all() {
+        if super::connect::ping_client(&client).await.is_err() {
+            tracing::warn!(endpoint = client.endpoint(), "engine gone at the end of the run");
+            unreachable.push(client.endpoint().to_string());
+            continue;
+        }
         match cleanup::find(&client, Some(&cfg.run_id), false).await {
             Ok(found) => {
                 // Only this mode's containers: the other mode of `--mode both` may still run.
@@ -505,6 +514,7 @@ pub async fn run(
         errors: lp.errors,
         overhead: lp.timing.samples,
         clock: clock_totals,
+        unreachable,
     })
 }
 
