@@ -110,7 +110,7 @@ async fn sigint_stops_gracefully_and_removes_everything() {
     assert_eq!(out.status.code(), Some(130), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stderr.contains("stopping"), "{stderr}");
     assert!(stdout.contains("STOPPED"), "tasks did not go through STOPPED:\n{stdout}");
-    assert!(stdout.contains("interrupted (Ctrl-C"), "{stdout}");
+    assert!(stdout.contains("interrupted (SIGINT (Ctrl-C))"), "{stdout}");
     assert_eq!(labelled(&cluster), (0, 0), "containers or networks left behind");
 }
 
