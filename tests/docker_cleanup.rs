@@ -45,9 +45,19 @@ async fn cleanup_removes_only_labelled_things() {
     let foreign_net = format!("{}-foreign-net", guard.run);
     c.ensure_network(&foreign_net, HashMap::new()).await.unwrap();
 
-    // The CLI, limited to this run so parallel tests keep their containers.
+    // The CLI, limited to this run so parallel tests keep their containers. This test process
+    // made the objects and is alive, so they belong to a live run: without --force cleanup
+    // leaves them alone (tests/docker_faults.rs checks that side).
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["cleanup", "--dry-run", "--run", &guard.run, "--docker", c.endpoint()])
+        .args(["cleanup", "--run", &guard.run, "--docker", c.endpoint()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains(&format!("leaving run {} alone (running, pid", guard.run)), "{text}");
+    assert!(c.inspect(&ours).await.is_ok(), "cleanup removed a live run's container");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["cleanup", "--dry-run", "--force", "--run", &guard.run, "--docker", c.endpoint()])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -56,7 +66,7 @@ async fn cleanup_removes_only_labelled_things() {
     assert!(c.inspect(&ours).await.is_ok(), "--dry-run removed something");
 
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["cleanup", "--run", &guard.run, "--docker", c.endpoint()])
+        .args(["cleanup", "--force", "--run", &guard.run, "--docker", c.endpoint()])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

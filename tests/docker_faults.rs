@@ -34,7 +34,11 @@ fn labelled(cluster: &str) -> (usize, usize) {
 }
 
 fn alive(pid: u32) -> bool {
-    Command::new("kill").args(["-0", &pid.to_string()]).status().is_ok_and(|s| s.success())
+    Command::new("kill")
+        .args(["-0", &pid.to_string()])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn signal(pid: u32, sig: &str) {
