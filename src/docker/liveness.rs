@@ -45,17 +45,20 @@ impl RunState {
     }
 }
 
-/// The directory of the lock files: `$XDG_RUNTIME_DIR/berth-runs`, else
-/// `<temp dir>/berth-runs`. `BERTH_RUN_DIR` overrides (tests).
+/// The directory of the lock files: `$XDG_RUNTIME_DIR/berth-runs` (per user), else
+/// `<temp dir>/berth-runs-<uid>` (per user too, so one user's directory never blocks
+/// another's runs). `BERTH_RUN_DIR` overrides. Another user's run has no lock file here; its
+/// pid then says whether it lives.
 pub fn lock_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("BERTH_RUN_DIR") {
         return PathBuf::from(d);
     }
-    std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .filter(|d| d.is_dir())
-        .unwrap_or_else(std::env::temp_dir)
-        .join("berth-runs")
+    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from).filter(|d| d.is_dir()) {
+        return d.join("berth-runs");
+    }
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    std::env::temp_dir().join(format!("berth-runs-{uid}"))
 }
 
 fn lock_path(dir: &Path, run: &str) -> PathBuf {
