@@ -455,10 +455,12 @@ async fn two_runs_at_once_leave_each_other_alone() {
     .unwrap();
 }
 
-/// A Docker engine that goes away during the run and does not come back: berth still ends
-/// (within its shutdown grace), still prints the report, and exits 2 saying what may be left
-/// on that engine and the exact `berth cleanup` command that removes it. The engine is a
-/// private dockerd (the shared system engine is never stopped).
+/// A Docker engine that goes away during the run and does not come back: berth notices it
+/// while the run goes on (its host's agent is disconnected, so a task launched later waits
+/// with `AGENT` instead of being placed there), makes up no exit code for the container it
+/// lost, still ends (within its shutdown grace) and prints the report, and exits 2 saying what
+/// may be left on that engine and the exact `berth cleanup` command that removes it. The
+/// engine is a private dockerd (the shared system engine is never stopped).
 #[tokio::test]
 async fn engine_gone_for_good_is_exit_2_with_the_cleanup_command() {
     let test = "engine_gone_for_good_is_exit_2_with_the_cleanup_command";
@@ -494,14 +496,14 @@ async fn engine_gone_for_good_is_exit_2_with_the_cleanup_command() {
     );
     w(
         "scenario.toml",
-        "name = \"gone\"\nduration = \"3m\"\ncluster = \"cluster.toml\"\n\n[[tasks]]\nname = \"long\"\ntask_def = \"long.json\"\ncount = 1\n".into(),
+        "name = \"gone\"\nduration = \"3m\"\ncluster = \"cluster.toml\"\n\n[[tasks]]\nname = \"long\"\ntask_def = \"long.json\"\ncount = 1\n\n[[tasks]]\nname = \"later\"\ntask_def = \"long.json\"\ncount = 1\nat = \"100s\"\n".into(),
     );
     let scenario = dir.path().join("scenario.toml");
     let endpoint = daemon.endpoint.clone();
     let sock = daemon.endpoint.trim_start_matches("unix://").to_string();
     let daemon = std::sync::Mutex::new(Some(daemon));
     tokio::task::spawn_blocking(move || {
-        let mut child = spawn_run(&scenario, &["--time-scale", "10", "--mode", "ecs"]);
+        let mut child = spawn_run(&scenario, &["--time-scale", "4", "--mode", "ecs"]);
         let pid = child.id();
         let stderr = tee_stderr(&mut child);
         let run = run_id_of(&stderr);
@@ -534,6 +536,16 @@ async fn engine_gone_for_good_is_exit_2_with_the_cleanup_command() {
             "{said}"
         );
         assert!(stdout.contains("ECS"), "the report is still printed:\n{stdout}");
+        assert!(
+            said.contains(&format!("the Docker engine at {endpoint} stopped answering"))
+                && said.contains("disconnected: no new tasks are placed there"),
+            "{said}"
+        );
+        assert!(
+            stdout.contains("waits for capacity: AGENT"),
+            "the later task was placed on the lost host:\n{stdout}"
+        );
+        assert!(!stdout.contains("exited 137"), "an exit code was made up:\n{stdout}");
         assert!(!alive(pid));
     })
     .await

@@ -230,6 +230,12 @@ enum Msg {
         id: String,
         what: String,
     },
+    /// Whether an engine answered `/_ping` (the periodic check, or a waiter that lost its
+    /// container).
+    Ping {
+        endpoint: String,
+        error: Option<String>,
+    },
     Error(String),
     Done,
 }
@@ -314,6 +320,8 @@ pub async fn run(
     let mut lp = Loop {
         shared: shared.clone(),
         forced: false,
+        down: BTreeSet::new(),
+        pinging: BTreeSet::new(),
         live: HashMap::new(),
         pending_stop: HashMap::new(),
         sandboxes: HashMap::new(),
@@ -415,7 +423,10 @@ pub async fn run(
                 }
             }
             _ = tokio::time::sleep_until(deadline.into()) => {}
-            _ = sampler.tick() => lp.sample(),
+            _ = sampler.tick() => {
+                lp.sample();
+                lp.ping_engines();
+            }
             changed = shutdown.changed(), if !interrupted => {
                 if changed.is_err() || *shutdown.borrow() {
                     interrupted = true;
@@ -544,6 +555,10 @@ const FORCED_GRACE: Duration = Duration::from_secs(5);
 
 struct Loop {
     shared: Arc<Shared>,
+    /// Engines that stopped answering (their hosts' agents are disconnected).
+    down: BTreeSet<String>,
+    /// Engines with a ping in flight.
+    pinging: BTreeSet<String>,
     /// A forced shutdown: stops are kills from now on.
     forced: bool,
     live: HashMap<(TaskId, u16), Live>,
@@ -795,6 +810,10 @@ impl Loop {
                     }
                     Err(e) => self.errors.push(format!("engine refused a report: {e}")),
                 }
+            }
+            Msg::Ping { endpoint, error } => {
+                self.pinging.remove(&endpoint);
+                self.engine_answered(engine, &endpoint, error, director, on_output);
             }
             Msg::Error(e) => self.errors.push(e),
             Msg::Done => self.inflight -= 1,
@@ -1060,6 +1079,76 @@ impl Loop {
         }
     }
 
+    /// Asks every engine of the run whether it still answers (at most one ping in flight per
+    /// engine), so an engine that goes away is noticed while the run goes on.
+    fn ping_engines(&mut self) {
+        for client in self.shared.engines.all() {
+            let endpoint = client.endpoint().to_string();
+            if !self.pinging.insert(endpoint.clone()) {
+                continue;
+            }
+            let tx = self.shared.tx.clone();
+            tokio::spawn(async move {
+                let error = super::connect::ping_client(&client).await.err();
+                let _ = tx.send(Msg::Ping { endpoint, error });
+            });
+        }
+    }
+
+    /// An engine went away (`error`) or came back: in ECS mode its hosts' agents are marked
+    /// disconnected (no new tasks are placed there) or connected again (waiting tasks are
+    /// placed). Tasks already there keep their last known state, as ECS shows them while an
+    /// agent is disconnected; berth does not make up exit codes for containers it cannot see.
+    fn engine_answered(
+        &mut self,
+        engine: &mut Engine,
+        endpoint: &str,
+        error: Option<String>,
+        director: &mut impl Director,
+        on_output: &mut impl FnMut(Seen<'_>, &Engine),
+    ) {
+        let was_down = self.down.contains(endpoint);
+        let connected = match (&error, was_down) {
+            (Some(_), false) => false,
+            (None, true) => true,
+            _ => return,
+        };
+        let now = self.now();
+        let default = self.shared.engines.default.endpoint().to_string();
+        let hosts: Vec<(crate::placement::HostId, String)> = engine
+            .hosts()
+            .iter()
+            .filter(|h| h.docker.as_deref().unwrap_or(&default) == endpoint)
+            .map(|h| (h.id, h.instance_id.clone()))
+            .collect();
+        let names: Vec<&str> = hosts.iter().map(|(_, n)| n.as_str()).collect();
+        let msg = if connected {
+            self.down.remove(endpoint);
+            format!(
+                "at {now}: the Docker engine at {endpoint} answers again; agents of {} reconnected (containers lost meanwhile are not reconciled)",
+                names.join(", ")
+            )
+        } else {
+            self.down.insert(endpoint.to_string());
+            format!(
+                "at {now}: the Docker engine at {endpoint} stopped answering ({}); agents of {} disconnected: no new tasks are placed there",
+                error.unwrap_or_default(),
+                names.join(", ")
+            )
+        };
+        tracing::warn!("{msg}");
+        self.errors.push(msg);
+        if engine.mode() != Mode::Ecs {
+            return;
+        }
+        for (host, _) in hosts {
+            if let Ok(out) = engine.handle(now, Command::SetAgentConnected { host, connected }) {
+                director.on_output(None, &out, engine);
+                self.apply(engine, out, on_output);
+            }
+        }
+    }
+
     /// A forced shutdown: every container of the run that still runs (or is about to) is
     /// killed now; the waiters report the exits, so the engine still sees each task stop.
     fn hurry(&mut self) {
@@ -1296,6 +1385,14 @@ async fn start_container(shared: Arc<Shared>, info: TaskInfo, index: u16, plan: 
             Report::ContainerExited { task, container: index, exit_code: e.code as i32, oom: e.oom }
         }
         Err(e) => {
+            // The engine itself is gone: the exit is unknown, so none is made up; the task
+            // keeps its last known state (the ping tells the loop the agent is disconnected).
+            if let Err(why) = super::connect::ping_client(&client).await {
+                let _ = shared
+                    .tx
+                    .send(Msg::Ping { endpoint: client.endpoint().to_string(), error: Some(why) });
+                return;
+            }
             let _ = shared.tx.send(Msg::Error(format!("waiting for {id}: {e}")));
             Report::ContainerExited { task, container: index, exit_code: 137, oom: false }
         }

@@ -183,7 +183,7 @@ impl Engine {
     }
 
     /// ECS mode: places waiting tasks in arrival order until the first one that does not fit.
-    fn place_waiting(&mut self, now: SimTime, out: &mut Output) {
+    pub(super) fn place_waiting(&mut self, now: SimTime, out: &mut Output) {
         while let Some(&id) = self.s.waiting.front() {
             let live = self.s.tasks.get(id).is_some_and(|t| {
                 t.last_status == TaskStatus::Provisioning

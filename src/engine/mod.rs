@@ -295,6 +295,12 @@ impl Engine {
                 self.update_service(now, &name, desired, task_def, out)?
             }
             Command::DeleteService { name } => self.delete_service(now, &name, out)?,
+            Command::SetAgentConnected { host, connected } => {
+                self.placer.set_agent_connected(host, connected);
+                if connected {
+                    self.place_waiting(now, out);
+                }
+            }
             Command::Tick => self.tick(now, out),
             Command::Report(r) => self.report(now, r, out),
         }

@@ -666,3 +666,24 @@ fn sandbox_exit_stops_a_running_task() {
     let out = report(&mut e, 7, Report::SandboxExited { task: id, detail: "again".into() });
     assert!(out.events.is_empty() && out.effects.is_empty(), "{out:?}");
 }
+
+/// A host whose agent is disconnected takes no new tasks (they wait with `AGENT`); when it
+/// reconnects the waiting task is placed there.
+#[test]
+fn disconnected_agent_takes_no_tasks_until_it_reconnects() {
+    let mut e = Engine::new(Arc::new(cluster(1, 2, 4096)), Mode::Ecs, 1);
+    e.register(taskdef("web", 512, 1024, vec![container("app", "nginx")]));
+    run(&mut e, 0, Command::SetAgentConnected { host: HostId(0), connected: false });
+    let out = run(&mut e, 1, run_with("web", None));
+    let id = out.created[0];
+    assert!(
+        out.events.iter().any(|ev| matches!(
+            ev,
+            Event::PlacementFailed { reason: crate::placement::FailureReason::Agent, .. }
+        )),
+        "{out:?}"
+    );
+    assert_eq!(e.task(id).unwrap().last_status, TaskStatus::Provisioning);
+    let out = run(&mut e, 2, Command::SetAgentConnected { host: HostId(0), connected: true });
+    assert!(out.events.contains(&Event::TaskPlaced { task: id, host: HostId(0) }), "{out:?}");
+}

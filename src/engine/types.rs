@@ -335,6 +335,13 @@ pub enum Command {
     DeleteService {
         name: String,
     },
+    /// The host's agent (for berth: its Docker engine) lost or regained its connection. A
+    /// disconnected host takes no new tasks (placement fails with `AGENT` there); its tasks
+    /// keep their last known state, as on ECS. On reconnection, waiting tasks are placed again.
+    SetAgentConnected {
+        host: crate::placement::HostId,
+        connected: bool,
+    },
     /// The engine's own timers are due (see [`super::Engine::next_wakeup`]).
     Tick,
     /// What the runtime did with an effect.
