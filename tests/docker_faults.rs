@@ -551,3 +551,100 @@ async fn engine_gone_for_good_is_exit_2_with_the_cleanup_command() {
     .await
     .unwrap();
 }
+
+/// A Docker engine that goes away and comes back: berth disconnects the host's agent while it
+/// is gone, reconnects it when it answers again, and reconciles the container it lost: the
+/// restarted engine stopped it (SIGTERM, exit 143), and that real exit code is what the task
+/// reports, not a made-up one. The run then ends normally (exit 0) with nothing left there.
+#[tokio::test]
+async fn engine_that_comes_back_is_reconnected_and_reconciled() {
+    let test = "engine_that_comes_back_is_reconnected_and_reconciled";
+    let Some(c) = docker_or_skip(test).await else { return };
+    ensure_image(&c).await;
+    let Some(daemon) = dockerd::PrivateDaemon::start_or_skip(test, "back", &[]) else { return };
+    let up = |ep: String| async move {
+        for _ in 0..150 {
+            if berth::docker::connect(Some(&ep)).await.is_ok() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        false
+    };
+    assert!(up(daemon.endpoint.clone()).await, "no private dockerd:\n{}", daemon.log_tail());
+    let dir = tempfile::tempdir().unwrap();
+    let w = |name: &str, text: String| std::fs::write(dir.path().join(name), text).unwrap();
+    w(
+        "cluster.toml",
+        format!(
+            "name = \"engine-back-{}\"\nregion = \"us-east-1\"\n\n[[hosts]]\ninstance_type = \"m5.large\"\ndocker = \"{}\"\n",
+            std::process::id(),
+            daemon.endpoint
+        ),
+    );
+    w(
+        "long.json",
+        format!(
+            r#"{{"family": "long", "networkMode": "bridge", "cpu": "256", "memory": "512",
+ "containerDefinitions": [{{"name": "app", "image": "{WORKLOAD_IMAGE}", "essential": true,
+   "command": ["sleep", "3600"]}}]}}"#
+        ),
+    );
+    w(
+        "scenario.toml",
+        "name = \"back\"\nduration = \"4m\"\ncluster = \"cluster.toml\"\n\n[[tasks]]\nname = \"long\"\ntask_def = \"long.json\"\ncount = 1\n".into(),
+    );
+    let scenario = dir.path().join("scenario.toml");
+    let endpoint = daemon.endpoint.clone();
+    let sock = daemon.endpoint.clone();
+    let mut daemon = daemon;
+    tokio::task::spawn_blocking(move || {
+        let mut child = spawn_run(&scenario, &["--time-scale", "4", "--mode", "ecs"]);
+        let stderr = tee_stderr(&mut child);
+        let run = run_id_of(&stderr);
+        let on_private = |all: bool| {
+            let mut cmd = Command::new("docker");
+            cmd.args(["-H", &sock, "ps", "-q", "--filter"])
+                .arg(format!("label={}={run}", labels::RUN));
+            if all {
+                cmd.arg("-a");
+            }
+            cmd.output().is_ok_and(|o| !String::from_utf8_lossy(&o.stdout).trim().is_empty())
+        };
+        let wait_for = |what: &str| {
+            let t0 = Instant::now();
+            while !stderr.lock().unwrap().contains(what) && t0.elapsed() < Duration::from_secs(60) {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            let said = stderr.lock().unwrap().clone();
+            assert!(said.contains(what), "never said `{what}`:\n{said}");
+        };
+        let t0 = Instant::now();
+        while !on_private(false) && t0.elapsed() < Duration::from_secs(120) {
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        assert!(on_private(false), "the task never ran on the private engine");
+        daemon.stop();
+        wait_for("stopped answering");
+        daemon.restart().unwrap();
+        wait_for("answers again");
+        let (out, _) = wait_output(child, Duration::from_secs(120));
+        let said = stderr.lock().unwrap().clone();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{said}");
+        // The exit comes from the engine that came back (`docker inspect` of the container
+        // it stopped while shutting down: 143 or 137, as its shutdown went), not from the
+        // waiter that lost it, which would have left a "waiting for <id>" warning and a
+        // made-up 137.
+        assert!(
+            stdout.contains("container app exited "),
+            "the real exit was not reconciled:\n{stdout}"
+        );
+        assert!(!said.contains("waiting for "), "the lost waiter made up an exit:\n{said}");
+        assert!(!on_private(true), "the run left containers on the engine that came back");
+        drop(daemon);
+        let _ = endpoint;
+    })
+    .await
+    .unwrap();
+}

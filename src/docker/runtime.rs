@@ -236,6 +236,11 @@ enum Msg {
         endpoint: String,
         error: Option<String>,
     },
+    /// A container's waiter lost its engine; its exit is unknown for now.
+    Lost {
+        task: TaskId,
+        container: u16,
+    },
     Error(String),
     Done,
 }
@@ -290,6 +295,8 @@ struct Live {
     running: bool,
     /// When Docker reported it running (wall).
     running_since: Option<Instant>,
+    /// Its waiter lost the engine: the exit is unknown until the engine answers again.
+    lost: bool,
 }
 
 /// Runs `script` on `engine` with real containers until it is done, `cfg.until`, or
@@ -763,6 +770,7 @@ impl Loop {
                         sampling_via_api: false,
                         running: false,
                         running_since: None,
+                        lost: false,
                     },
                 );
             }
@@ -809,6 +817,11 @@ impl Loop {
                         self.apply(engine, out, on_output)
                     }
                     Err(e) => self.errors.push(format!("engine refused a report: {e}")),
+                }
+            }
+            Msg::Lost { task, container } => {
+                if let Some(l) = self.live.get_mut(&(task, container)) {
+                    l.lost = true;
                 }
             }
             Msg::Ping { endpoint, error } => {
@@ -1124,6 +1137,7 @@ impl Loop {
         let names: Vec<&str> = hosts.iter().map(|(_, n)| n.as_str()).collect();
         let msg = if connected {
             self.down.remove(endpoint);
+            self.reconcile(endpoint);
             format!(
                 "at {now}: the Docker engine at {endpoint} answers again; agents of {} reconnected (containers lost meanwhile are not reconciled)",
                 names.join(", ")
@@ -1146,6 +1160,35 @@ impl Loop {
                 director.on_output(None, &out, engine);
                 self.apply(engine, out, on_output);
             }
+        }
+    }
+
+    /// The engine at `endpoint` answers again: every container whose waiter lost it is waited
+    /// for once more. One that ended meanwhile (a restarted engine stops its containers)
+    /// reports its real exit code at once; one still running is watched again; one that is
+    /// gone is an error, and its task keeps its last known state.
+    fn reconcile(&mut self, endpoint: &str) {
+        for (&(task, container), l) in self.live.iter_mut() {
+            if !l.lost || l.client.endpoint() != endpoint {
+                continue;
+            }
+            l.lost = false;
+            let (client, id, tx) = (l.client.clone(), l.id.clone(), self.shared.tx.clone());
+            tokio::spawn(async move {
+                let msg = match client.wait_exit(&id).await {
+                    Ok(e) => Msg::Report(Report::ContainerExited {
+                        task,
+                        container,
+                        exit_code: e.code as i32,
+                        oom: e.oom,
+                    }),
+                    Err(e) => Msg::Error(format!(
+                        "container {id} is gone from {}: {e}; its exit is unknown",
+                        client.endpoint()
+                    )),
+                };
+                let _ = tx.send(msg);
+            });
         }
     }
 
@@ -1388,6 +1431,7 @@ async fn start_container(shared: Arc<Shared>, info: TaskInfo, index: u16, plan: 
             // The engine itself is gone: the exit is unknown, so none is made up; the task
             // keeps its last known state (the ping tells the loop the agent is disconnected).
             if let Err(why) = super::connect::ping_client(&client).await {
+                let _ = shared.tx.send(Msg::Lost { task, container: index });
                 let _ = shared
                     .tx
                     .send(Msg::Ping { endpoint: client.endpoint().to_string(), error: Some(why) });

@@ -12,6 +12,8 @@ pub struct PrivateDaemon {
     pub dir: PathBuf,
     /// Its unix socket, `unix:///tmp/berth-test-dockerd-.../docker.sock`.
     pub endpoint: String,
+    /// The extra arguments it was started with (for [`PrivateDaemon::restart`]).
+    extra: Vec<String>,
 }
 
 impl PrivateDaemon {
@@ -23,28 +25,65 @@ impl PrivateDaemon {
         // storage driver, which would clash with our flags.
         std::fs::write(dir.join("daemon.json"), "{}").map_err(|e| e.to_string())?;
         let sock = dir.join("docker.sock");
-        let log = std::fs::File::create(dir.join("dockerd.log")).map_err(|e| e.to_string())?;
-        let child = Proc::new("dockerd")
-            .arg("--config-file")
-            .arg(dir.join("daemon.json"))
-            .arg("--data-root")
-            .arg(dir.join("data"))
-            .arg("--exec-root")
-            .arg(dir.join("exec"))
-            .arg("--pidfile")
-            .arg(dir.join("dockerd.pid"))
-            .arg("-H")
-            .arg(format!("unix://{}", sock.display()))
-            .args(["--bridge", "none", "--iptables=false", "--ip-masq=false"])
-            .args(["--storage-driver", "vfs"])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start dockerd: {e}"))?;
-        Ok(PrivateDaemon { child, endpoint: format!("unix://{}", sock.display()), dir })
+        let child = spawn(&dir, extra)?;
+        Ok(PrivateDaemon {
+            child,
+            endpoint: format!("unix://{}", sock.display()),
+            dir,
+            extra: extra.to_vec(),
+        })
     }
 
+    /// Stops it (SIGTERM: it stops its containers) but keeps its directory, so
+    /// [`PrivateDaemon::restart`] brings the same engine back, containers and all.
+    pub fn stop(&mut self) {
+        let _ = Proc::new("kill").arg(self.child.id().to_string()).status();
+        for _ in 0..150 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same directory after [`PrivateDaemon::stop`].
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.child = spawn(&self.dir, &self.extra)?;
+        Ok(())
+    }
+}
+
+/// dockerd on `dir` (socket, data, exec root, pid file; its log appended to `dockerd.log`).
+fn spawn(dir: &std::path::Path, extra: &[String]) -> Result<Child, String> {
+    let sock = dir.join("docker.sock");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("dockerd.log"))
+        .map_err(|e| e.to_string())?;
+    Proc::new("dockerd")
+        .arg("--config-file")
+        .arg(dir.join("daemon.json"))
+        .arg("--data-root")
+        .arg(dir.join("data"))
+        .arg("--exec-root")
+        .arg(dir.join("exec"))
+        .arg("--pidfile")
+        .arg(dir.join("dockerd.pid"))
+        .arg("-H")
+        .arg(format!("unix://{}", sock.display()))
+        .args(["--bridge", "none", "--iptables=false", "--ip-masq=false"])
+        .args(["--storage-driver", "vfs"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("cannot start dockerd: {e}"))
+}
+
+impl PrivateDaemon {
     /// Starts one, or returns `None` after a loud skip message when that is not possible and
     /// `BERTH_REQUIRE_DOCKER` is not 1 (then it panics).
     pub fn start_or_skip(test: &str, name: &str, extra: &[String]) -> Option<PrivateDaemon> {
