@@ -354,6 +354,13 @@ async fn killed_sandbox_stops_its_task() {
     assert!(left.is_empty(), "the run left {left:?}");
 }
 
+/// A private dockerd that stops its containers within 2 s when it is stopped (its default is
+/// 15 s, longer than the test helper waits before SIGKILL, which would orphan the containers'
+/// shims).
+fn quick_shutdown() -> Vec<String> {
+    vec!["--shutdown-timeout".into(), "2".into()]
+}
+
 /// Collects a child's stderr as it comes (a thread), so the test can read it while it runs.
 fn tee_stderr(child: &mut Child) -> std::sync::Arc<std::sync::Mutex<String>> {
     use std::io::BufRead;
@@ -466,7 +473,10 @@ async fn engine_gone_for_good_is_exit_2_with_the_cleanup_command() {
     let test = "engine_gone_for_good_is_exit_2_with_the_cleanup_command";
     let Some(c) = docker_or_skip(test).await else { return };
     ensure_image(&c).await;
-    let Some(daemon) = dockerd::PrivateDaemon::start_or_skip(test, "gone", &[]) else { return };
+    let Some(daemon) = dockerd::PrivateDaemon::start_or_skip(test, "gone", &quick_shutdown())
+    else {
+        return;
+    };
     let mut up = false;
     for _ in 0..100 {
         if berth::docker::connect(Some(&daemon.endpoint)).await.is_ok() {
@@ -561,7 +571,10 @@ async fn engine_that_comes_back_is_reconnected_and_reconciled() {
     let test = "engine_that_comes_back_is_reconnected_and_reconciled";
     let Some(c) = docker_or_skip(test).await else { return };
     ensure_image(&c).await;
-    let Some(daemon) = dockerd::PrivateDaemon::start_or_skip(test, "back", &[]) else { return };
+    let Some(daemon) = dockerd::PrivateDaemon::start_or_skip(test, "back", &quick_shutdown())
+    else {
+        return;
+    };
     let up = |ep: String| async move {
         for _ in 0..150 {
             if berth::docker::connect(Some(&ep)).await.is_ok() {
