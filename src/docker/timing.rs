@@ -117,6 +117,9 @@ impl Key {
             Report::ContainerHealth { task, container, .. } => Key::Healthy(task, container),
             Report::ContainerExited { task, container, .. } => Key::Exit(task, container),
             Report::TaskCleanedUp { task } => Key::Cleanup(task),
+            // Not an answer to an effect: the loop hands it to the engine at once (a sandbox
+            // killed from outside), never through the timing queue.
+            Report::SandboxExited { task, .. } => Key::Cleanup(task),
         }
     }
 
