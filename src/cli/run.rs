@@ -501,6 +501,7 @@ async fn run_async(
     let mut interrupted = false;
     let mut unreachable: Vec<String> = Vec::new();
     let mut interrupted_at: Option<SimTime> = None;
+    let mut interrupted_by_mode = serde_json::Map::new();
     let mut text_extra = String::new();
     for (mode, acc, r, player) in results {
         let r = r?;
@@ -525,6 +526,8 @@ async fn run_async(
                 signals.cause()
             ));
             interrupted_at = interrupted_at.max(Some(at));
+            // Each mode's scenario clock has its own time (it waits for Docker separately).
+            interrupted_by_mode.insert(mode.as_str().to_string(), json!(at.0 as f64 / 1000.0));
         }
         for (img, fams) in &r.stood_in {
             stood_in.entry(img.clone()).or_default().extend(fams.iter().cloned());
@@ -557,6 +560,7 @@ async fn run_async(
     extra.insert("interrupted".into(), json!(interrupted));
     if let Some(at) = interrupted_at {
         extra.insert("interrupted_at_seconds".into(), json!(at.0 as f64 / 1000.0));
+        extra.insert("interrupted_at_seconds_by_mode".into(), json!(interrupted_by_mode));
         extra.insert("interrupted_by".into(), json!(signals.cause()));
     }
     extra.insert("measured".into(), serde_json::Value::Object(measured_json));
