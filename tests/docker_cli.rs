@@ -62,20 +62,7 @@ async fn sigint_stops_gracefully_and_removes_everything() {
                 }
                 let _ = Command::new("kill").args(["-KILL", &pid]).status();
             }
-            let f = format!("label={}={}", labels::CLUSTER, self.0);
-            let ids =
-                Command::new("docker").args(["ps", "-aq", "--filter", &f]).output().unwrap().stdout;
-            for id in String::from_utf8_lossy(&ids).split_whitespace() {
-                let _ = Command::new("docker").args(["rm", "-f", id]).output();
-            }
-            let nets = Command::new("docker")
-                .args(["network", "ls", "-q", "--filter", &f])
-                .output()
-                .unwrap()
-                .stdout;
-            for id in String::from_utf8_lossy(&nets).split_whitespace() {
-                let _ = Command::new("docker").args(["network", "rm", id]).output();
-            }
+            remove_cluster_objects(&self.0);
         }
     }
     let _sweep = Sweep(cluster.clone(), child.id());

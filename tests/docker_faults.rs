@@ -61,20 +61,7 @@ impl Drop for Sweep {
         if alive(self.pid) {
             signal(self.pid, "KILL");
         }
-        let f = format!("label={}={}", labels::CLUSTER, self.cluster);
-        let ids =
-            Command::new("docker").args(["ps", "-aq", "--filter", &f]).output().unwrap().stdout;
-        for id in String::from_utf8_lossy(&ids).split_whitespace() {
-            let _ = Command::new("docker").args(["rm", "-f", id]).output();
-        }
-        let nets = Command::new("docker")
-            .args(["network", "ls", "-q", "--filter", &f])
-            .output()
-            .unwrap()
-            .stdout;
-        for id in String::from_utf8_lossy(&nets).split_whitespace() {
-            let _ = Command::new("docker").args(["network", "rm", id]).output();
-        }
+        remove_cluster_objects(&self.cluster);
     }
 }
 

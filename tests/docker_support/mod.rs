@@ -11,6 +11,24 @@ pub mod dockerd;
 
 use berth::docker::{cleanup, image, DockerClient};
 
+/// Removes every container and network that carries `cluster` as its berth cluster label, with
+/// the docker CLI (so it also works from a `Drop` outside any runtime). Tests give each run a
+/// unique cluster name, so only that test's objects carry it.
+pub fn remove_cluster_objects(cluster: &str) {
+    use std::process::Command;
+    let filter = format!("label={}={}", berth::docker::labels::CLUSTER, cluster);
+    let list = |args: &[&str]| {
+        let out = Command::new("docker").args(args).arg("--filter").arg(&filter).output();
+        out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default()
+    };
+    for id in list(&["ps", "-aq"]).split_whitespace() {
+        let _ = Command::new("docker").args(["rm", "-f", id]).output();
+    }
+    for id in list(&["network", "ls", "-q"]).split_whitespace() {
+        let _ = Command::new("docker").args(["network", "rm", id]).output();
+    }
+}
+
 pub fn require_docker() -> bool {
     std::env::var("BERTH_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
 }
