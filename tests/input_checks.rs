@@ -241,7 +241,7 @@ fn run_checks_the_limits_at_its_own_duration_before_docker() {
         Duration::from_secs(20),
     );
     assert!(
-        text(&out).contains("--duration: 100000d is longer than the limit of 36500d"),
+        text(&out).contains("--duration <DURATION>': 100000d is longer than the limit of 36500d"),
         "{}",
         text(&out)
     );

@@ -93,13 +93,27 @@ fn live_view_in_80x24() {
     assert!(!after.contains("Fargate slots:"), "the view was not torn down:\n{after}");
 }
 
-fn labelled_objects() -> usize {
-    let count = |args: &[&str]| {
+/// The ids of every berth-labelled container and network on the engine. The test compares
+/// against the set taken before its run, so objects of other runs (a concurrent test, or one an
+/// engine cannot remove) neither hide nor fake what this run leaves.
+fn labelled_objects() -> std::collections::BTreeSet<String> {
+    let list = |args: &[&str]| {
         let out = Command::new("docker").args(args).output().expect("docker CLI");
-        String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).count()
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
     };
-    count(&["ps", "-aq", "--filter", "label=io.berth.managed=true"])
-        + count(&["network", "ls", "-q", "--filter", "label=io.berth.managed=true"])
+    let mut ids = list(&["ps", "-aq", "--no-trunc", "--filter", "label=io.berth.managed=true"]);
+    ids.extend(list(&[
+        "network",
+        "ls",
+        "-q",
+        "--no-trunc",
+        "--filter",
+        "label=io.berth.managed=true",
+    ]));
+    ids.into_iter().collect()
 }
 
 /// Quitting the live view of a real run stops it cleanly, as Ctrl-C does: tasks are stopped,
@@ -114,6 +128,7 @@ fn quitting_the_view_of_a_real_run_cleans_up() {
         skip("SKIPPED quitting_the_view_of_a_real_run_cleans_up: needs tmux and a Docker engine");
         return;
     }
+    let before = labelled_objects();
     let name = format!("berth-run-live-{}", std::process::id());
     let dir = tempfile::tempdir().unwrap();
     let html = dir.path().join("run.html");
@@ -128,14 +143,20 @@ fn quitting_the_view_of_a_real_run_cleans_up() {
     wait_for(&name, "ECS hosts: 2", Duration::from_secs(60));
     // Wait until real containers run, then quit.
     wait_for(&name, "RUNNING", Duration::from_secs(60));
-    assert!(labelled_objects() > 0, "no labelled containers while the run is live");
+    assert!(
+        labelled_objects().difference(&before).count() > 0,
+        "no labelled containers while the run is live"
+    );
     // Let the sampler (1 Hz) measure the running containers a few times.
     sleep(Duration::from_secs(3));
     tmux(&["send-keys", "-t", &name, "q"]);
-    let after = wait_for(&name, "BERTH-EXIT=", Duration::from_secs(90));
+    wait_for(&name, "BERTH-EXIT=", Duration::from_secs(90));
+    // The report is longer than the 24-line pane: read the pane's whole history.
+    let after = tmux(&["capture-pane", "-p", "-S", "-", "-t", &name]);
     assert!(after.contains("BERTH-EXIT=130"), "a stopped run exits 130:\n{after}");
     assert!(after.contains("Measured (real containers"), "no report after the view:\n{after}");
-    assert_eq!(labelled_objects(), 0, "labelled containers or networks left behind");
+    let left: Vec<String> = labelled_objects().difference(&before).cloned().collect();
+    assert!(left.is_empty(), "labelled containers or networks left behind: {left:?}");
     // The HTML report of a real run shows measured use next to what was reserved.
     let page = std::fs::read_to_string(&html).expect("--html wrote the report");
     assert!(page.contains("data-chart=\"utilisation\""), "no reserved utilisation chart");

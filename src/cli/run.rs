@@ -88,8 +88,8 @@ pub const TIME_SCALE_MIN: f64 = 0.001;
 /// 26 s). Above that one Docker container start (0.15–0.3 s of wall time) is more than a
 /// scenario hour, and scenario time moves by 100 s per wall millisecond.
 pub const TIME_SCALE_MAX: f64 = 100_000.0;
-/// The longest accepted `--duration`: 100 years of scenario time.
-pub const DURATION_MAX: SimDuration = SimDuration(100 * 365 * 86_400_000);
+/// The longest accepted `--duration`: a scenario's longest, 100 years of scenario time.
+pub const DURATION_MAX: SimDuration = crate::scenario::limits::MAX_DURATION;
 
 /// `--time-scale`: a finite number in [[`TIME_SCALE_MIN`], [`TIME_SCALE_MAX`]].
 fn parse_time_scale(s: &str) -> Result<f64, String> {
@@ -105,8 +105,14 @@ fn parse_time_scale(s: &str) -> Result<f64, String> {
 /// `--duration`: a duration (`90s`, `1d`, `2h30m`) above zero and at most [`DURATION_MAX`].
 fn parse_duration_arg(s: &str) -> Result<SimDuration, String> {
     let d = crate::time::parse_duration(s).map_err(|e| e.to_string())?;
-    if d.0 == 0 || d > DURATION_MAX {
-        return Err(format!("expected a duration above 0 and at most 100 years (36500d), got {s}"));
+    if d.0 == 0 {
+        return Err(format!("expected a duration above 0, got {s}"));
+    }
+    if d > DURATION_MAX {
+        return Err(format!(
+            "{d} is longer than the limit of {DURATION_MAX} (100 years): {}",
+            crate::scenario::limits::DURATION_WHY
+        ));
     }
     Ok(d)
 }
