@@ -301,8 +301,19 @@ async fn killed_sandbox_stops_its_task() {
     let engines = Engines { default: c.clone(), by_endpoint: Default::default() };
     let cfg = RuntimeConfig::new(guard.run.clone(), 10.0);
     let (_tx, rx) = tokio::sync::watch::channel(false);
+    // RUNNING as the engine sees it: the scenario clock hands Docker's start over at its
+    // modelled time, so a container Docker runs may not have started for the engine yet (a
+    // sandbox killed before then is a task that failed to start, not one whose essential
+    // container exited).
+    let running = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = running.clone();
     let run = tokio::spawn(async move {
-        runtime::run(engine, &mut StaticScript::new(script), engines, cfg, rx, |_, _| {}).await
+        runtime::run(engine, &mut StaticScript::new(script), engines, cfg, rx, move |_, e| {
+            if e.tasks().any(|t| t.last_status == TaskStatus::Running) {
+                seen.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        })
+        .await
     });
     // Wait for the task's container (it joins the sandbox, so the sandbox exists by then).
     let role = |r: &str| -> Vec<String> {
@@ -315,7 +326,7 @@ async fn killed_sandbox_stops_its_task() {
     };
     let mut sandbox: Vec<String> = Vec::new();
     for _ in 0..150 {
-        if !role("task").is_empty() {
+        if running.load(std::sync::atomic::Ordering::SeqCst) && !role("task").is_empty() {
             sandbox = role("sandbox");
             break;
         }
