@@ -556,6 +556,16 @@ async fn engine_gone_for_good_is_exit_2_with_the_cleanup_command() {
             "the later task was placed on the lost host:\n{stdout}"
         );
         assert!(!stdout.contains("exited 137"), "an exit code was made up:\n{stdout}");
+        // The task on the lost engine ends with what was seen as its reason, at once (not
+        // after the shutdown grace, waiting for an exit that cannot be reported).
+        assert!(
+            stdout.lines().any(|l| l.contains("STOPPED")
+                && l.contains(&format!(
+                    "Host lost: the Docker engine at {endpoint} stopped answering"
+                ))),
+            "the lost task did not end with a truthful reason:\n{stdout}"
+        );
+        assert!(!said.contains("graceful shutdown took too long"), "{said}");
         assert!(!alive(pid));
     })
     .await

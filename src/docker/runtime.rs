@@ -328,6 +328,7 @@ pub async fn run(
         shared: shared.clone(),
         forced: false,
         down: BTreeSet::new(),
+        stopping: false,
         pinging: BTreeSet::new(),
         live: HashMap::new(),
         pending_stop: HashMap::new(),
@@ -387,6 +388,9 @@ pub async fn run(
                 on_output(Seen::Interrupted { at: now }, &engine);
             }
             director.clear();
+            lp.stopping = true;
+            // What runs on an engine that no longer answers can be neither stopped nor seen.
+            lp.give_up_on_down_engines(&mut engine, director, &mut on_output);
             lp.stop_everything(&mut engine, &mut on_output);
         }
         let all_stopped = engine.tasks().all(|t| t.last_status == TaskStatus::Stopped);
@@ -564,6 +568,9 @@ struct Loop {
     shared: Arc<Shared>,
     /// Engines that stopped answering (their hosts' agents are disconnected).
     down: BTreeSet<String>,
+    /// The run is ending (berth stops everything): an engine that goes away now is not
+    /// waited for.
+    stopping: bool,
     /// Engines with a ping in flight.
     pinging: BTreeSet<String>,
     /// A forced shutdown: stops are kills from now on.
@@ -1144,6 +1151,9 @@ impl Loop {
             )
         } else {
             self.down.insert(endpoint.to_string());
+            if self.stopping {
+                self.give_up_on_down_engines(engine, director, on_output);
+            }
             format!(
                 "at {now}: the Docker engine at {endpoint} stopped answering ({}); agents of {} disconnected: no new tasks are placed there",
                 error.unwrap_or_default(),
@@ -1160,6 +1170,45 @@ impl Loop {
                 director.on_output(None, &out, engine);
                 self.apply(engine, out, on_output);
             }
+        }
+    }
+
+    /// The run is ending and an engine of it no longer answers: its containers can be neither
+    /// stopped nor seen, so each is reported lost (STOPPED, exit unknown, with what was seen
+    /// as the reason) instead of waiting out the shutdown grace for exits that will not be
+    /// reported, and instead of making up an exit code. What may still run there is named at
+    /// the end of the run, with the `berth cleanup` command that removes it.
+    fn give_up_on_down_engines(
+        &mut self,
+        engine: &mut Engine,
+        director: &mut impl Director,
+        on_output: &mut impl FnMut(Seen<'_>, &Engine),
+    ) {
+        if self.down.is_empty() {
+            return;
+        }
+        let mut lost: Vec<((TaskId, u16), String)> = self
+            .live
+            .iter()
+            .filter(|(_, l)| self.down.contains(l.client.endpoint()))
+            .map(|(&k, l)| (k, l.client.endpoint().to_string()))
+            .collect();
+        lost.sort();
+        // Out of `live` first: the stops the engine asks for meanwhile are not sent to an
+        // engine that cannot answer them.
+        for (k, _) in &lost {
+            self.live.remove(k);
+        }
+        for ((task, container), endpoint) in lost {
+            let detail = format!(
+                "the Docker engine at {endpoint} stopped answering; the container's exit is unknown (it may still run there)"
+            );
+            self.hand_over(
+                engine,
+                Report::ContainerLost { task, container, detail },
+                director,
+                on_output,
+            );
         }
     }
 

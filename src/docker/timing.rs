@@ -120,6 +120,8 @@ impl Key {
             // Not an answer to an effect: the loop hands it to the engine at once (a sandbox
             // killed from outside), never through the timing queue.
             Report::SandboxExited { task, .. } => Key::Cleanup(task),
+            // Likewise handed over at once (its engine is gone; nothing more will come).
+            Report::ContainerLost { task, container, .. } => Key::Exit(task, container),
         }
     }
 
@@ -412,7 +414,9 @@ impl Timing {
     /// A report was handed to the engine: answers that depended on it go.
     pub fn delivered(&mut self, r: &Report) {
         match *r {
-            Report::ContainerStartFailed { task, container, .. } => {
+            Report::ContainerStartFailed { task, container, .. }
+            | Report::ContainerLost { task, container, .. } => {
+                self.pending.remove(&Key::Start(task, container));
                 self.pending.remove(&Key::Exit(task, container));
                 self.pending.remove(&Key::Healthy(task, container));
                 self.after_start.remove(&(task, container));

@@ -454,6 +454,27 @@ impl Engine {
         }
     }
 
+    /// A container whose engine is gone for good: STOPPED with no exit code and `detail` as
+    /// its reason. A task still meant to run stops with that as its reason (its host is gone
+    /// from under it, as when ECS loses the instance); otherwise it goes on stopping.
+    fn container_lost(
+        &mut self,
+        now: SimTime,
+        id: TaskId,
+        c: u16,
+        detail: String,
+        out: &mut Output,
+    ) {
+        let Some(task) = self.s.tasks.get_mut(id) else { return };
+        if task.desired_status == DesiredStatus::Running {
+            task.times.execution_stopped_at = Some(now);
+            task.stopped_by = Some(c);
+            let reason = StoppedReason::User { reason: Some(format!("Host lost: {detail}")) };
+            self.stop_task(now, id, StopCode::EssentialContainerExited, reason, out);
+        }
+        self.container_exited(now, id, c, None, Some(detail), out);
+    }
+
     /// RUNNING once every container is up (or already done); finished once all are stopped.
     fn check_progress(&mut self, now: SimTime, id: TaskId, out: &mut Output) {
         let Some(task) = self.s.tasks.get(id) else { return };
@@ -754,6 +775,9 @@ impl Engine {
                 if t.last_status == TaskStatus::Deprovisioning {
                     self.mark_stopped(now, task, out);
                 }
+            }
+            Report::ContainerLost { task, container, detail } => {
+                self.container_lost(now, task, container, detail, out)
             }
             Report::SandboxExited { task, detail } => {
                 let Some(t) = self.s.tasks.get_mut(task) else { return };

@@ -101,7 +101,9 @@ impl Task {
         match self.stop_code {
             Some(StopCode::TaskFailedToStart) => true,
             Some(StopCode::EssentialContainerExited) => match self.stopped_by {
-                Some(i) => self.containers.get(i as usize).is_some_and(bad),
+                // Its container must have exited 0; one whose exit is unknown (its host was
+                // lost) did not succeed.
+                Some(i) => self.containers.get(i as usize).is_some_and(|c| c.exit_code != Some(0)),
                 // Every container ended on its own (or an old snapshot): any essential one
                 // that exited non-zero makes it a failure.
                 None => self.containers.iter().enumerate().any(|(i, c)| essential(i) && bad(c)),

@@ -687,3 +687,32 @@ fn disconnected_agent_takes_no_tasks_until_it_reconnects() {
     let out = run(&mut e, 2, Command::SetAgentConnected { host: HostId(0), connected: true });
     assert!(out.events.contains(&Event::TaskPlaced { task: id, host: HostId(0) }), "{out:?}");
 }
+
+/// A container whose engine is gone for good ends with no exit code (never a made-up one) and
+/// what was seen as its reason; a running task stops with "Host lost: ..." and is STOPPED
+/// once its containers are, so the run need not wait for exits that cannot come.
+#[test]
+fn a_lost_container_stops_with_no_exit_code_and_a_truthful_reason() {
+    let mut e = Engine::new(Arc::new(cluster(1, 2, 4096)), Mode::Ecs, 1);
+    e.register(taskdef("web", 512, 1024, vec![container("app", "nginx")]));
+    let out = run(&mut e, 0, run_with("web", None));
+    let id = out.created[0];
+    let Effect::PullImage { image, host, .. } = out.effects[0] else { panic!("{out:?}") };
+    report(&mut e, 1, Report::ImagePulled { task: id, host, image, error: None });
+    report(&mut e, 2, Report::ContainerStarted { task: id, container: 0 });
+    assert_eq!(e.task(id).unwrap().last_status, TaskStatus::Running);
+    let detail = "the Docker engine at unix:///x.sock stopped answering".to_string();
+    report(&mut e, 5, Report::ContainerLost { task: id, container: 0, detail });
+    let task = e.task(id).unwrap();
+    assert_eq!(task.last_status, TaskStatus::Stopped);
+    assert_eq!(task.containers[0].exit_code, None, "no exit code is made up");
+    assert_eq!(
+        task.containers[0].reason.as_deref(),
+        Some("the Docker engine at unix:///x.sock stopped answering")
+    );
+    assert_eq!(
+        task.stopped_reason.as_ref().unwrap().to_string(),
+        "Host lost: the Docker engine at unix:///x.sock stopped answering"
+    );
+    assert!(task.failed(|_| true), "a task whose host was lost did not succeed");
+}

@@ -396,6 +396,15 @@ pub enum Report {
         task: TaskId,
         detail: String,
     },
+    /// The runtime lost sight of a container for good: the Docker engine it ran on stopped
+    /// answering and did not come back before the run ended. Its exit is unknown, so the
+    /// container becomes STOPPED with no exit code (never a made-up one) and `detail`, what was
+    /// seen, as its reason.
+    ContainerLost {
+        task: TaskId,
+        container: u16,
+        detail: String,
+    },
 }
 
 /// How the main container of a task should behave, for runtimes that play a workload (the
