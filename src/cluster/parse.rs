@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use super::tomlerr::toml_file_error;
 use super::{Cluster, EcsSettings, ExtraCost, FargateSettings, HostSpec};
-use crate::diag::{closest, Diagnostic, FileError, Pos};
+use crate::diag::{closest, grouped, Diagnostic, FileError, Pos};
 use crate::money::Usd;
 use crate::placement::{BinpackField, HostId, SpreadField, StrategyRule};
 use crate::pricing::Catalog;
@@ -70,10 +70,6 @@ pub fn check_docker_endpoint(endpoint: &str) -> Result<(), String> {
         }
         other => Err(format!("berth cannot reach a Docker engine over {other}://")),
     }
-}
-
-fn grouped(n: u32) -> String {
-    crate::diag::grouped(n as u64)
 }
 
 /// The latencies a cluster file may leave out, and why they are what they are (see
@@ -564,15 +560,15 @@ impl Parser<'_> {
                     let msg = if out.is_empty() {
                         format!(
                             "{} hosts; the limit is {} per cluster",
-                            grouped(n),
-                            grouped(MAX_HOSTS)
+                            grouped(n.into()),
+                            grouped(MAX_HOSTS.into())
                         )
                     } else {
                         format!(
                             "{} more hosts make {} in all; the limit is {} per cluster",
-                            grouped(n),
-                            grouped(total as u32),
-                            grouped(MAX_HOSTS)
+                            grouped(n.into()),
+                            grouped(total),
+                            grouped(MAX_HOSTS.into())
                         )
                     };
                     self.error_hint(path("count"), c.span(), msg, HOSTS_LIMIT_WHY);

@@ -19,6 +19,7 @@ pub use accounting::{Accounting, PriceContext};
 pub use series::Bar;
 pub use text::{family_table, render_text, summary_rows};
 
+use crate::diag::grouped;
 use crate::engine::Mode;
 use crate::money::{format_usd, Usd};
 use crate::scenario::Expect;
@@ -288,7 +289,7 @@ fn could_not_run(m: &ModeReport) -> Option<String> {
     if n == 0 {
         return None;
     }
-    let tasks = format!("{} task{}", thousands(n), if n == 1 { "" } else { "s" });
+    let tasks = format!("{} task{}", grouped(n), if n == 1 { "" } else { "s" });
     Some(match m.ecs.as_ref() {
         Some(e) if e.instance_types.is_empty() => {
             format!("{tasks} never got a host because the cluster has no hosts")
@@ -402,14 +403,12 @@ fn verdict(e: &ModeReport, f: &ModeReport) -> Verdict {
         if e.tasks.stopped_while_waiting > 0 {
             extra.push(format!(
                 "{} were stopped before they ever got a host",
-                thousands(e.tasks.stopped_while_waiting)
+                grouped(e.tasks.stopped_while_waiting)
             ));
         }
         if e.tasks.waiting_at_end > 0 {
-            extra.push(format!(
-                "{} were still waiting at the end",
-                thousands(e.tasks.waiting_at_end)
-            ));
+            extra
+                .push(format!("{} were still waiting at the end", grouped(e.tasks.waiting_at_end)));
         }
         why.push(format!(
             "in ECS mode tasks waited for capacity (p95 {}, max {}){}",
@@ -460,19 +459,6 @@ fn no_verdict(e: &ModeReport, f: &ModeReport, failed: &[(&ModeReport, String)]) 
         text,
         could_not_run: failed.iter().map(|(m, _)| m.mode).collect(),
     }
-}
-
-/// `1,234,567`.
-pub fn thousands(v: u64) -> String {
-    let s = v.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 /// "ECS on EC2" / "Fargate".

@@ -8,7 +8,7 @@ use rust_decimal::prelude::ToPrimitive;
 use super::*;
 
 fn n(v: u64) -> String {
-    thousands(v)
+    grouped(v)
 }
 
 /// Hours for people: whole hours from 100 up (`1,440`), else with the decimals that still say
