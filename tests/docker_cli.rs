@@ -6,21 +6,7 @@ mod docker_support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use berth::docker::labels;
 use docker_support::*;
-
-/// Containers and networks carrying `io.berth.cluster=<cluster>` (unique per test).
-fn labelled(cluster: &str) -> (usize, usize) {
-    let filter = format!("label={}={cluster}", labels::CLUSTER);
-    let count = |args: &[&str]| {
-        let out = Command::new("docker").args(args).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).count()
-    };
-    (
-        count(&["ps", "-aq", "--filter", &filter]),
-        count(&["network", "ls", "-q", "--filter", &filter]),
-    )
-}
 
 #[tokio::test]
 async fn sigint_stops_gracefully_and_removes_everything() {

@@ -20,19 +20,6 @@ use berth::time::SimTime;
 use docker_support::model::*;
 use docker_support::*;
 
-/// Containers and networks carrying `io.berth.cluster=<cluster>` (unique per test).
-fn labelled(cluster: &str) -> (usize, usize) {
-    let filter = format!("label={}={cluster}", labels::CLUSTER);
-    let count = |args: &[&str]| {
-        let out = Command::new("docker").args(args).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).count()
-    };
-    (
-        count(&["ps", "-aq", "--filter", &filter]),
-        count(&["network", "ls", "-q", "--filter", &filter]),
-    )
-}
-
 fn alive(pid: u32) -> bool {
     Command::new("kill")
         .args(["-0", &pid.to_string()])

@@ -629,10 +629,8 @@ fn a_jobs_container_is_the_first_essential_one_that_is_not_a_log_router() {
     assert!(plans.contains(&(0, None)), "{plans:?}");
 }
 
-/// A sandbox killed from outside stops its task (the agent's pause container is essential):
-/// the task leaves RUNNING, its containers get SIGTERM, and the reason names the sandbox.
-#[test]
-fn sandbox_exit_stops_a_running_task() {
+/// An ECS engine with one host and one single-container task, RUNNING since t = 2 ms.
+fn one_running_task() -> (Engine, TaskId) {
     let mut e = Engine::new(Arc::new(cluster(1, 2, 4096)), Mode::Ecs, 1);
     e.register(taskdef("web", 512, 1024, vec![container("app", "nginx")]));
     let out = run(&mut e, 0, run_with("web", None));
@@ -641,6 +639,14 @@ fn sandbox_exit_stops_a_running_task() {
     report(&mut e, 1, Report::ImagePulled { task: id, host, image, error: None });
     report(&mut e, 2, Report::ContainerStarted { task: id, container: 0 });
     assert_eq!(e.task(id).unwrap().last_status, TaskStatus::Running);
+    (e, id)
+}
+
+/// A sandbox killed from outside stops its task (the agent's pause container is essential):
+/// the task leaves RUNNING, its containers get SIGTERM, and the reason names the sandbox.
+#[test]
+fn sandbox_exit_stops_a_running_task() {
+    let (mut e, id) = one_running_task();
     let detail = "exited with code 137 (killed from outside berth)".to_string();
     let out = report(&mut e, 5, Report::SandboxExited { task: id, detail });
     assert!(
@@ -693,14 +699,7 @@ fn disconnected_agent_takes_no_tasks_until_it_reconnects() {
 /// once its containers are, so the run need not wait for exits that cannot come.
 #[test]
 fn a_lost_container_stops_with_no_exit_code_and_a_truthful_reason() {
-    let mut e = Engine::new(Arc::new(cluster(1, 2, 4096)), Mode::Ecs, 1);
-    e.register(taskdef("web", 512, 1024, vec![container("app", "nginx")]));
-    let out = run(&mut e, 0, run_with("web", None));
-    let id = out.created[0];
-    let Effect::PullImage { image, host, .. } = out.effects[0] else { panic!("{out:?}") };
-    report(&mut e, 1, Report::ImagePulled { task: id, host, image, error: None });
-    report(&mut e, 2, Report::ContainerStarted { task: id, container: 0 });
-    assert_eq!(e.task(id).unwrap().last_status, TaskStatus::Running);
+    let (mut e, id) = one_running_task();
     let detail = "the Docker engine at unix:///x.sock stopped answering".to_string();
     report(&mut e, 5, Report::ContainerLost { task: id, container: 0, detail });
     let task = e.task(id).unwrap();

@@ -11,6 +11,20 @@ pub mod dockerd;
 
 use berth::docker::{cleanup, image, DockerClient};
 
+/// How many containers and networks carry `io.berth.cluster=<cluster>` (unique per test).
+pub fn labelled(cluster: &str) -> (usize, usize) {
+    use std::process::Command;
+    let filter = format!("label={}={cluster}", berth::docker::labels::CLUSTER);
+    let count = |args: &[&str]| {
+        let out = Command::new("docker").args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).count()
+    };
+    (
+        count(&["ps", "-aq", "--filter", &filter]),
+        count(&["network", "ls", "-q", "--filter", &filter]),
+    )
+}
+
 /// Removes every container and network that carries `cluster` as its berth cluster label, with
 /// the docker CLI (so it also works from a `Drop` outside any runtime). Tests give each run a
 /// unique cluster name, so only that test's objects carry it.
