@@ -144,20 +144,9 @@ pub fn client_for(endpoint: &str) -> Result<Docker, ConnectError> {
 /// endpoint (bollard passes only `USER@HOST` to ssh): set it with a `Host` entry in
 /// `~/.ssh/config`.
 pub fn client_with_ssh(endpoint: &str) -> Result<Docker, ConnectError> {
-    let rest = &endpoint["ssh://".len()..];
-    let host = rest.rsplit('@').next().unwrap_or_default();
-    if host.is_empty() || host.contains('/') {
-        return Err(ConnectError::Unsupported {
-            endpoint: endpoint.into(),
-            why: "expected ssh://USER@HOST (no path)".into(),
-        });
-    }
-    if host.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
-        return Err(ConnectError::Unsupported {
-            endpoint: endpoint.into(),
-            why: "a port in an ssh:// endpoint is not passed on to ssh; give the host a `Port` in ~/.ssh/config and leave it out here".into(),
-        });
-    }
+    // The same rule the cluster file's `docker` key is checked with (no path, no port).
+    crate::cluster::check_docker_endpoint(endpoint)
+        .map_err(|why| ConnectError::Unsupported { endpoint: endpoint.into(), why })?;
     let key = std::env::var("BERTH_SSH_KEY").ok().filter(|k| !k.is_empty());
     Docker::connect_with_ssh(endpoint, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION, key)
         .map_err(|e| ConnectError::Unreachable { endpoint: endpoint.into(), cause: e.to_string() })
