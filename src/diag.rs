@@ -135,14 +135,6 @@ impl FileError {
         d.hint = hint;
         FileError::single(file, d)
     }
-
-    /// Converts a `toml` parse or type error into a diagnostic at the span it names.
-    pub fn from_toml(file: impl Into<PathBuf>, text: &str, err: &toml::de::Error) -> Self {
-        let pos =
-            err.span().map(|s| Pos::of_offset(text, s.start)).unwrap_or(Pos { line: 1, column: 1 });
-        let message = err.message().trim().to_string();
-        FileError::single(file, Diagnostic::error("", pos, message))
-    }
 }
 
 impl fmt::Display for FileError {
