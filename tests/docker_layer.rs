@@ -105,6 +105,28 @@ async fn stop_sends_sigterm_that_pid1_honours() {
         .await
         .unwrap();
     c.start(&id).await.unwrap();
+    // `start` returns once the process exists, which can be before the program has reached
+    // `main` and installed its SIGTERM handler (PID 1 ignores SIGTERM until then). Stop it
+    // only once the kernel shows the handler (SigCgt bit 15), so the test measures the
+    // handler, not that start-up window.
+    let inspect = std::process::Command::new("docker")
+        .args(["inspect", "-f", "{{.State.Pid}}", &id])
+        .output()
+        .unwrap();
+    let pid = String::from_utf8_lossy(&inspect.stdout).trim().to_string();
+    let catches_sigterm = || {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+            .is_some_and(|m| m & (1 << 14) != 0)
+    };
+    let waited = std::time::Instant::now();
+    while !catches_sigterm() && waited.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(catches_sigterm(), "the workload never installed its SIGTERM handler (pid {pid})");
     let t0 = std::time::Instant::now();
     c.stop(&id, Duration::from_secs(20)).await.unwrap();
     // Without the SIGTERM handler PID 1 would ignore the signal and take the full 20 s.
