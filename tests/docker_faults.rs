@@ -431,6 +431,20 @@ async fn two_runs_at_once_leave_each_other_alone() {
         // kill -9: no cleanup of its own; now its objects are leftovers.
         signal(a.id(), "KILL");
         let _ = a.wait();
+        // A create the killed process had sent may still land in the engine after it died:
+        // let its objects settle (the same count for a second, 15 s at most) before cleaning.
+        let settled = Instant::now();
+        let mut last = labelled(&ca);
+        let mut since = Instant::now();
+        while since.elapsed() < Duration::from_secs(1)
+            && settled.elapsed() < Duration::from_secs(15)
+        {
+            std::thread::sleep(Duration::from_millis(100));
+            let now = labelled(&ca);
+            if now != last {
+                (last, since) = (now, Instant::now());
+            }
+        }
         let ps = berth(&["ps", "--all"]);
         let ps = String::from_utf8_lossy(&ps.stdout).into_owned();
         let line = ps.lines().find(|l| l.starts_with(&format!("run {run_a} "))).unwrap_or("");
